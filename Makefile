@@ -1,0 +1,41 @@
+# The two quick-start targets bootstrap their own virtual environment.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench bench-quick lint sandbox clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+## demo: run the full pipeline on the bundled sandbox CRMs
+demo: $(STAMP)
+	$(BIN)/churnkb demo
+
+## test: run the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+sandbox: $(STAMP)
+	$(BIN)/churnkb sandbox
+
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	touch $@
+
+## bench: full benchmarks (writes docs/benchmarks.md)
+bench: $(VENV)/.bench-installed
+	$(BIN)/python -m bench
+
+bench-quick: $(VENV)/.bench-installed
+	$(BIN)/python -m bench --quick
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,5 @@
+import sys
+
+from churnkb.cli import main
+
+sys.exit(main())

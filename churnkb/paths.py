@@ -1,0 +1,60 @@
+"""Every path under the data directory, in one place (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    root: Path
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw"
+
+    def raw_stream(self, source: str, stream: str) -> Path:
+        return self.raw / source / stream
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    def stream_state(self, source: str, stream: str) -> Path:
+        return self.state / source / f"{stream}.json"
+
+    def drift_log(self, source: str) -> Path:
+        return self.state / source / "drift.jsonl"
+
+    @property
+    def runs_log(self) -> Path:
+        return self.state / "runs.jsonl"
+
+    def quarantine(self, source: str, stream: str) -> Path:
+        return self.root / "quarantine" / source / stream
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def warehouse_lock(self) -> Path:
+        return self.root / "warehouse.lock"
+
+    @property
+    def dbt_target(self) -> Path:
+        return self.root / "dbt" / "target"
+
+    @property
+    def dbt_logs(self) -> Path:
+        return self.root / "dbt" / "logs"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    def ensure(self) -> DataPaths:
+        for path in (self.raw, self.state, self.outputs):
+            path.mkdir(parents=True, exist_ok=True)
+        return self

@@ -1,0 +1,1 @@
+"""Sandbox CRMs: loopback HTTP servers that answer the real Salesforce REST and HubSpot CRM APIs."""

@@ -1,0 +1,139 @@
+"""A small threaded HTTP server on loopback that both sandbox CRMs share.
+
+Apps implement ``handle(request) -> Response``; the server adds latency, counts and logs every
+request (so tests can count API calls), and runs on 127.0.0.1 on a free port.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any = None  # dict/list -> JSON; bytes/str sent as they are
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> tuple[bytes, str]:
+        if isinstance(self.body, bytes):
+            return self.body, self.headers.get("Content-Type", "application/octet-stream")
+        if isinstance(self.body, str):
+            return self.body.encode(), self.headers.get("Content-Type", "text/plain; charset=utf-8")
+        if self.body is None:
+            return b"", "application/json"
+        return json.dumps(self.body).encode(), "application/json;charset=UTF-8"
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    method: str
+    path: str
+    query: str
+    status: int
+    at: float
+
+
+class App(Protocol):
+    def handle(self, request: Request) -> Response: ...
+
+
+class SandboxHTTPServer:
+    """Runs an ``App`` on 127.0.0.1 in a background thread; a context manager."""
+
+    def __init__(self, app: App, *, port: int = 0, latency_ms: int = 0) -> None:
+        self.app = app
+        self.latency_ms = latency_ms
+        self.request_log: list[RequestRecord] = []
+        self._log_lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> SandboxHTTPServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _record(self, record: RequestRecord) -> None:
+        with self._log_lock:
+            self.request_log.append(record)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:  # quiet
+                pass
+
+            def _dispatch(self) -> None:
+                if server.latency_ms:
+                    time.sleep(server.latency_ms / 1000)
+                parts = urlsplit(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Request(
+                    method=self.command,
+                    path=parts.path,
+                    query=parse_qs(parts.query, keep_blank_values=True),
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    body=self.rfile.read(length) if length else b"",
+                )
+                try:
+                    response = server.app.handle(request)
+                except Exception as exc:  # a sandbox bug must look like a 500, not a hang
+                    response = Response(500, {"message": f"sandbox error: {exc!r}"})
+                payload, content_type = response.encoded()
+                self.send_response(response.status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in response.headers.items():
+                    if name.lower() not in ("content-type", "content-length"):
+                        self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+                server._record(RequestRecord(self.command, parts.path, parts.query,
+                                             response.status, time.time()))
+
+            do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _dispatch
+
+        return Handler
