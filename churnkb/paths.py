@@ -54,6 +54,25 @@ class DataPaths:
     def outputs(self) -> Path:
         return self.root / "outputs"
 
+    def digests(self, period: str) -> Path:
+        return self.outputs / "digests" / period
+
+    @property
+    def alerts(self) -> Path:
+        return self.outputs / "alerts"
+
+    @property
+    def reengagement(self) -> Path:
+        return self.outputs / "reengagement"
+
+    @property
+    def failures(self) -> Path:
+        return self.outputs / "failures"
+
+    @property
+    def ledger(self) -> Path:
+        return self.outputs / "ledger.jsonl"
+
     def ensure(self) -> DataPaths:
         for path in (self.raw, self.state, self.outputs):
             path.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,78 @@
+"""`churnkb publish digests|alerts|reengagement`: run a publisher once, outside Prefect."""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import re
+import sys
+from datetime import date
+
+from churnkb.config import ConfigError, load_config
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    publish = subparsers.add_parser(
+        "publish", help="send departmental digests, offboarding alerts or re-engagement lists",
+        description="Reads the marts and publishes to the channels in churnkb.yaml. Every send is "
+                    "recorded in the publication ledger, so re-running never sends twice.")
+    publish.add_argument("what", choices=["digests", "alerts", "reengagement"])
+    publish.add_argument("--period", help="digests: the period to publish, as 2026-W47, 2026-11 "
+                                          "or a date inside it (default: the last complete one)")
+    publish.add_argument("--write-back", action="store_true",
+                         help="reengagement: also create a follow-up task in the CRM per account")
+    publish.add_argument("--dry-run", action="store_true",
+                         help="build everything, send and write nothing; show what would go out")
+    publish.set_defaults(func=run_publish)
+
+
+def parse_period(value: str) -> date:
+    """The last day of an ISO week (2026-W47) or month (2026-11), or a plain date."""
+    if match := _WEEK.match(value):
+        return date.fromisocalendar(int(match[1]), int(match[2]), 7)
+    if match := _MONTH.match(value):
+        year, month = int(match[1]), int(match[2])
+        return date(year, month, calendar.monthrange(year, month)[1])
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"--period {value!r}: use 2026-W47, 2026-11 or 2026-11-20") from None
+
+
+def _publish(args: argparse.Namespace, config, period_end: date | None):  # noqa: ANN001, ANN202
+    if args.what == "digests":
+        from publishers.digests import publish_digests
+
+        return publish_digests(config, period_end=period_end, dry_run=args.dry_run)
+    if args.what == "alerts":
+        from publishers.alerts import publish_alerts
+
+        return publish_alerts(config, dry_run=args.dry_run)
+    from publishers.reengagement import publish_reengagement
+
+    return publish_reengagement(config, write_back=args.write_back, dry_run=args.dry_run)
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config, args.data_dir)
+        period_end = parse_period(args.period) if args.period else None
+    except (ConfigError, ValueError) as exc:
+        print(f"churnkb publish: {exc}", file=sys.stderr)
+        return 2
+    from publishers.marts import MartMissing
+
+    try:
+        report = _publish(args, config, period_end)
+    except (MartMissing, ConfigError) as exc:
+        print(f"churnkb publish: {exc}", file=sys.stderr)
+        return 2
+    for row in report.rows():
+        where = row["target"] or ""
+        print(f"{row['status']:8} {row['kind']:12} {row['department'] or '-':17} "
+              f"{row['period']:10} {row['channel'] or '-':10} {where} {row['detail']}".rstrip())
+    print(f"{args.what}: {report.summary()}")
+    return 1 if report.failed else 0

@@ -1,0 +1,219 @@
+"""Build the DuckDB warehouse with dbt (in-process) and read it safely.
+
+Only dbt writes ``warehouse.duckdb``, inside the exclusive warehouse lock; readers take the shared
+lock and open the file read-only (docs/architecture.md, "Warehouse access"). dbt's target and log
+folders go under ``<data_dir>/dbt/`` so a build never writes inside the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from churnkb.config import Config
+from churnkb.paths import DataPaths
+from churnkb.warehouse_lock import exclusive, shared
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+FAILED_STATUSES = {"error", "fail", "runtime error"}
+# dbt's programmatic invocations are not safe to run concurrently in one process.
+_DBT_IN_PROCESS = threading.Lock()
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse is missing or a query failed; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    name: str
+    kind: str  # model | test | seed | unit_test | ...
+    status: str  # success | pass | warn | fail | error | skipped
+    seconds: float
+    message: str | None = None
+
+
+@dataclass
+class BuildReport:
+    success: bool
+    failures: list[str]
+    results: list[NodeResult] = field(default_factory=list)
+    duration_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None  # dbt could not run at all (parse error, bad project, ...)
+
+    def counts(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for result in self.results:
+            totals[result.status] = totals.get(result.status, 0) + 1
+        return totals
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{status}={n}" for status, n in sorted(self.counts().items())) or "nothing ran"
+        state = "succeeded" if self.success else "FAILED"
+        lines = [f"dbt build {state} in {self.duration_s:.1f} s ({counts})"]
+        if self.error:
+            lines.append(f"error: {self.error}")
+        failed = {r.name: r for r in self.results if r.status in FAILED_STATUSES}
+        for name in self.failures:
+            message = failed[name].message if name in failed else None
+            lines.append(f"  failed: {name}" + (f" - {_first_line(message)}" if message else ""))
+        for name in self.warnings:
+            lines.append(f"  warning: {name}")
+        return "\n".join(lines)
+
+
+def dbt_vars(config: Config) -> dict[str, Any]:
+    """Everything the dbt project reads through var(): paths and the org's field mapping."""
+    salesforce = config.section("sources").get("salesforce") or {}
+    hubspot = config.section("sources").get("hubspot") or {}
+    warehouse = config.section("warehouse")
+    paths = DataPaths(config.data_dir)
+    values: dict[str, Any] = {
+        "data_dir": str(paths.root),
+        "warehouse_path": str(paths.warehouse),
+        "dbt_threads": int(warehouse.get("dbt_threads", 2)),
+        "sf_loss_reason_field": salesforce.get("loss_reason_field", "Loss_Reason__c"),
+        "sf_competitor_field": salesforce.get("competitor_field", "Competitor__c"),
+        "sf_cancellation_case_types": list(salesforce.get("cancellation_case_types", ["Cancellation"])),
+        "hs_loss_reason_property": hubspot.get("loss_reason_property", "closed_lost_reason"),
+        "hs_cancellation_ticket_categories": list(
+            hubspot.get("cancellation_ticket_categories", ["CANCELLATION"])
+        ),
+    }
+    # Optional warehouse settings; the dbt project's own defaults apply when absent.
+    for key in (
+        "sf_renewal_opportunity_types",
+        "hs_churn_deal_types",
+        "hs_deal_without_type_is_churn",
+        "notice_merge_window_days",
+        "notice_merge_grace_days",
+        "duplicate_event_window_days",
+        "feedback_window_days_before_notice",
+        "feedback_window_days_after_churn",
+        "exit_interview_patterns",
+        "free_email_domains",
+    ):
+        if key in warehouse:
+            values[key] = warehouse[key]
+    # Sections the downstream marts read (SLAs, checklist patterns, re-engagement, features).
+    for key in ("slas", "checklist_activity_patterns", "reengagement", "released_features"):
+        if key in warehouse:
+            values[key] = warehouse[key]
+    return values
+
+
+def dbt_args(
+    command: str,
+    config: Config,
+    *,
+    select: list[str] | None = None,
+    full_refresh: bool = False,
+    extra: list[str] | None = None,
+) -> list[str]:
+    """The dbt CLI arguments for ``command`` run against this config's data directory."""
+    paths = DataPaths(config.data_dir)
+    values = dbt_vars(config)
+    args = [
+        command,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(paths.dbt_target),
+        "--log-path", str(paths.dbt_logs),
+        "--vars", json.dumps(values),
+        "--threads", str(values["dbt_threads"]),
+        "--no-send-anonymous-usage-stats",
+        "--no-use-colors",
+    ]
+    if select:
+        args += ["--select", *select]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args + list(extra or [])
+
+
+def build(config: Config, *, select: list[str] | None = None, full_refresh: bool = False) -> BuildReport:
+    """Run ``dbt build`` in-process under the exclusive warehouse lock and report every node."""
+    from dbt.cli.main import dbtRunner  # slow import (~1 s): only when building
+
+    paths = DataPaths(config.data_dir)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    args = dbt_args("build", config, select=select, full_refresh=full_refresh)
+    started = time.monotonic()
+    with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock):
+        outcome = dbtRunner().invoke(args)
+    return _report(outcome, time.monotonic() - started)
+
+
+def _report(outcome: Any, duration_s: float) -> BuildReport:
+    results = [_node_result(r) for r in (getattr(outcome.result, "results", None) or [])]
+    failures = [r.name for r in results if r.status in FAILED_STATUSES]
+    warnings = [r.name for r in results if r.status == "warn"]
+    error = None if outcome.exception is None else _first_line(str(outcome.exception))
+    if not results and not outcome.success and error is None:
+        error = "dbt reported failure without running any node (see <data_dir>/dbt/logs/dbt.log)"
+    return BuildReport(
+        success=bool(outcome.success) and not failures and error is None,
+        failures=failures,
+        results=results,
+        duration_s=round(duration_s, 3),
+        warnings=warnings,
+        error=error,
+    )
+
+
+def _node_result(result: Any) -> NodeResult:
+    node = result.node
+    return NodeResult(
+        name=node.name,
+        kind=str(getattr(node.resource_type, "value", node.resource_type)),
+        status=str(getattr(result.status, "value", result.status)).lower(),
+        seconds=round(float(result.execution_time or 0.0), 3),
+        message=result.message,
+    )
+
+
+def _first_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return " ".join(lines[:3])[:400]
+
+
+def _data_dir(config_or_data_dir: Config | str | Path) -> Path:
+    if isinstance(config_or_data_dir, Config):
+        return config_or_data_dir.data_dir
+    return Path(config_or_data_dir)
+
+
+@contextmanager
+def read_connection(
+    config_or_data_dir: Config | str | Path, timeout: float | None = 3600
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the warehouse, holding the shared lock until closed."""
+    paths = DataPaths(_data_dir(config_or_data_dir))
+    if not paths.warehouse.exists():
+        raise WarehouseError(f"no warehouse at {paths.warehouse}: run `churnkb build` first")
+    with shared(paths.warehouse_lock, timeout=timeout):
+        connection = duckdb.connect(str(paths.warehouse), read_only=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+def query(config: Config | str | Path, sql: str) -> pl.DataFrame:
+    """Run one SQL statement against the warehouse (read-only) and return its rows."""
+    with read_connection(config) as connection:
+        try:
+            relation = connection.sql(sql)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"query failed: {_first_line(str(exc))}") from exc
+        return pl.DataFrame() if relation is None else relation.pl()

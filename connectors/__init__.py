@@ -1,0 +1,1 @@
+"""Connectors: extract from the CRMs through their client libraries and land to the raw zone."""

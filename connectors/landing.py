@@ -1,0 +1,178 @@
+"""One stream of one run: check records, buffer them, land full batches, then commit state.
+
+Both sources push records into a ``StreamLanding``; it quarantines the bad ones, writes a Parquet
+file every ``batch_records`` good ones (memory stays bounded by the batch, not the stream), and
+only after a file is durable lets the source advance the cursor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from churnkb.paths import DataPaths
+from connectors.drift import DriftLog, ValueObserver, schema_changes
+from connectors.raw_zone import RawZoneWriter, utc_now
+from connectors.records import Quarantine, check_record, parse_timestamp
+from connectors.report import StreamProgress, StreamReport
+from connectors.state import StateStore
+
+
+class QuotaReached(Exception):
+    """The daily API allocation reached its configured share: stop cleanly, keep state."""
+
+
+class SourceError(Exception):
+    """A failure the user must fix (credentials, permissions); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every stream of one sync run shares."""
+
+    source: str
+    sync_id: str
+    data_paths: DataPaths
+    state_store: StateStore
+    drift_log: DriftLog
+    batch_records: int
+    max_field_chars: int
+    full_refresh: bool
+    run_start: Any  # datetime: the upper bound of every window in this run
+    progress: Callable[[StreamProgress], None] | None = None
+
+
+@dataclass(frozen=True)
+class RecordShape:
+    """How to read one stream's records: identity, cursor, date fields, deletions, columns."""
+
+    id_field: str
+    cursor_field: str | None
+    date_fields: tuple[str, ...]
+    is_deleted: Callable[[dict[str, Any]], bool]
+    columns: list[str] | None = None  # fixed column order (all-null columns still land)
+    lookback: timedelta = timedelta(0)  # how far back the next run re-reads
+
+
+class StreamLanding:
+    def __init__(self, ctx: RunContext, stream: str, shape: RecordShape,
+                 on_batch: Callable[[list[dict[str, Any]]], None] | None = None) -> None:
+        self.ctx = ctx
+        self.stream = stream
+        self.shape = shape
+        self.on_batch = on_batch
+        self.writer = RawZoneWriter(ctx.data_paths, ctx.source, stream, ctx.sync_id)
+        self.quarantine = Quarantine(ctx.data_paths.quarantine(ctx.source, stream), ctx.sync_id)
+        self.observer = ValueObserver()
+        self.report = StreamReport(stream=stream)
+        self.buffer: list[dict[str, Any]] = []
+        self.started = time.monotonic()
+        self.state = ctx.state_store.load(stream)
+        # Versions landed in the lookback tail last time: the overlap is re-read, not re-landed.
+        self.known_tail: dict[str, str] = {} if ctx.full_refresh else dict(
+            self.state.extra.get("tail") or {})
+        self.tail: dict[str, str] = dict(self.known_tail)
+
+    # -- records ---------------------------------------------------------------------------
+    def add(self, record: dict[str, Any]) -> bool:
+        """Queue one record for landing; False when it was quarantined instead."""
+        self.report.fetched += 1
+        shape = self.shape
+        record_id = str(record.get(shape.id_field) or "")
+        if record_id and self.known_tail.get(record_id) == self.version(record):
+            return False  # landed already, unchanged: part of the lookback overlap
+        reason = check_record(record, id_field=shape.id_field, cursor_field=shape.cursor_field,
+                              date_fields=shape.date_fields,
+                              max_field_chars=self.ctx.max_field_chars)
+        if reason:
+            self.quarantine.add(record, reason, record_id=_text_or_none(record.get(shape.id_field)))
+            self.report.quarantined = self.quarantine.count
+            return False
+        self.observer.observe(record)
+        self.buffer.append(record)
+        return True
+
+    def version(self, record: dict[str, Any]) -> str:
+        cursor = record.get(self.shape.cursor_field) if self.shape.cursor_field else None
+        return f"{cursor}|{'deleted' if self.shape.is_deleted(record) else 'live'}"
+
+    def remember_tail(self, batch: list[dict[str, Any]]) -> None:
+        """Keep the versions of the newest records (within the lookback of the newest cursor)."""
+        cursor = self.shape.cursor_field
+        if not cursor or not batch:
+            return
+        for record in batch:
+            self.tail[str(record[self.shape.id_field])] = self.version(record)
+        stamps = {key: parse_timestamp(version.split("|")[0]) for key, version in self.tail.items()
+                  if not version.startswith("None|")}
+        if stamps:
+            horizon = max(stamps.values()) - self.shape.lookback
+            self.tail = {key: self.tail[key] for key, at in stamps.items() if at >= horizon}
+        self.state.extra["tail"] = self.tail
+
+    @property
+    def batch_full(self) -> bool:
+        return len(self.buffer) >= self.ctx.batch_records
+
+    def flush(self) -> list[dict[str, Any]]:
+        """Land the buffered records as one file (plus the batch hook's rows); returns them."""
+        batch, self.buffer = self.buffer, []
+        if batch:
+            self.writer.write_batch(batch, self.shape.columns)
+            self.report.landed += len(batch)
+            self.report.deleted += sum(1 for r in batch if self.shape.is_deleted(r))
+            self.remember_tail(batch)
+            if self.on_batch:
+                self.on_batch(batch)
+        self.emit_progress()
+        return batch
+
+    def commit(self) -> None:
+        """Persist ``self.state``; call only after ``flush`` so the data is already durable."""
+        self.ctx.state_store.save(self.stream, self.state)
+
+    # -- schema and drift ------------------------------------------------------------------
+    def record_schema(self, schema: dict[str, str]) -> None:
+        """Compare the source's field list with last run's and log the differences."""
+        changes = schema_changes(self.state.schema, schema)
+        if changes:
+            self.ctx.drift_log.record(self.stream, self.ctx.sync_id, changes)
+        self.state.schema = schema
+
+    def finish(self, status: str, message: str = "") -> StreamReport:
+        """Log value-level drift, stamp the state with this run, and close the report."""
+        fields = list(self.state.schema) or list(self.observer.kinds)
+        changes = self.observer.changes(self.state.value_kinds, self.state.fields_with_values,
+                                        fields)
+        if changes:
+            self.ctx.drift_log.record(self.stream, self.ctx.sync_id, changes)
+        if self.observer.records:
+            self.state.value_kinds = {**self.state.value_kinds, **self.observer.kinds}
+            self.state.fields_with_values = sorted(self.observer.with_values)
+        self.state.last_sync_id = self.ctx.sync_id
+        self.state.last_run_at = utc_now().isoformat()
+        self.state.last_status = status
+        self.commit()
+        self.report.status = status
+        notes = [message] if message else []
+        if self.quarantine.count:
+            notes.append(f"quarantined {self.quarantine.summary()} -> {self.quarantine.path}")
+        self.report.message = "; ".join(notes)
+        self.report.duration_s = time.monotonic() - self.started
+        self.emit_progress(done=True)
+        return self.report
+
+    def emit_progress(self, done: bool = False) -> None:
+        if self.ctx.progress:
+            self.ctx.progress(StreamProgress(
+                source=self.ctx.source, stream=self.stream, fetched=self.report.fetched,
+                landed=self.report.landed, quarantined=self.report.quarantined,
+                elapsed_s=time.monotonic() - self.started, done=done))
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+

@@ -1,0 +1,270 @@
+"""Salesforce: incremental ``queryAll`` per object into the raw zone (simple-salesforce).
+
+Per stream: ``describe`` gives the field list (minus compound and base64 fields, which SOQL
+cannot mix with the rest); the window is ``[bookmark - lookback, run_start)`` on
+``SystemModstamp`` (else ``LastModifiedDate``/``CreatedDate``), ordered by cursor then ``Id``, so
+the cursor can be checkpointed after every landed batch. ``queryAll`` brings deletions with
+``IsDeleted = true``. The daily quota is read from ``Sforce-Limit-Info`` after every page.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceRefusedRequest,
+)
+
+from churnkb.secrets import get_secret, redact
+from connectors.clients import http_retry, salesforce_client
+from connectors.landing import QuotaReached, RecordShape, RunContext, SourceError, StreamLanding
+from connectors.records import DATE_TYPES, iso, parse_timestamp
+
+log = logging.getLogger(__name__)
+
+STREAM_OBJECTS = {
+    "account": "Account", "contact": "Contact", "opportunity": "Opportunity", "case": "Case",
+    "task": "Task", "note": "Note", "user": "User",
+}
+CURSOR_CANDIDATES = ("SystemModstamp", "LastModifiedDate", "CreatedDate")
+UNSELECTABLE_TYPES = {"address", "location", "base64"}  # compound and binary fields
+T = TypeVar("T")
+
+
+def soql_datetime(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def selectable_fields(describe: dict[str, Any], settings: dict[str, Any], stream: str
+                      ) -> dict[str, str]:
+    """``name -> type`` of the fields to select: describe minus unselectable, per config."""
+    per_stream = (settings.get("fields") or {}).get(stream) or {}
+    include = set(per_stream.get("include_fields") or [])
+    exclude = set(per_stream.get("exclude_fields") or [])
+    fields = {}
+    for spec in describe.get("fields", []):
+        name, ftype = spec["name"], spec.get("type", "string")
+        if ftype in UNSELECTABLE_TYPES or name in exclude:
+            continue
+        if include and name not in include and name not in ("Id", "IsDeleted", *CURSOR_CANDIDATES):
+            continue
+        fields[name] = ftype
+    return fields
+
+
+def cursor_field_for(fields: dict[str, str]) -> str | None:
+    return next((name for name in CURSOR_CANDIDATES if name in fields), None)
+
+
+def build_soql(obj: str, fields: list[str], cursor: str, start: datetime | None,
+               end: datetime) -> str:
+    where = [f"{cursor} < {soql_datetime(end)}"]
+    if start is not None:
+        where.insert(0, f"{cursor} >= {soql_datetime(start)}")
+    return (f"SELECT {', '.join(fields)} FROM {obj} WHERE {' AND '.join(where)} "
+            f"ORDER BY {cursor} ASC, Id ASC")
+
+
+class SalesforceConnection:
+    """The client plus what simple-salesforce lacks: re-login, quota watch, request counting."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.instance_url = get_secret("SALESFORCE_INSTANCE_URL", required=True) or ""
+        self.token = get_secret("SALESFORCE_ACCESS_TOKEN", required=True) or ""
+        retry = settings.get("retry") or {}
+        self.sf: Salesforce = salesforce_client(
+            self.instance_url, self.token, version=str(settings.get("api_version", "59.0")),
+            retry=http_retry(int(retry.get("total", 6)), float(retry.get("backoff_factor", 0.5))),
+        )
+        self.stop_share = float(settings.get("stop_at_api_usage_share", 0.8))
+        self.requests = 0
+        self.relogins = 0
+
+    def secrets(self) -> list[str | None]:
+        return [self.token, self.sf.session_id, get_secret("SALESFORCE_CLIENT_SECRET"),
+                get_secret("SALESFORCE_PASSWORD")]
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """One API call: re-login once on an expired session, stop cleanly on the daily limit."""
+        for attempt in range(2):
+            self.requests += 1
+            try:
+                return fn()
+            except SalesforceExpiredSession:
+                if attempt or not self.relogin():
+                    raise SourceError(
+                        "Salesforce rejected the session (401 INVALID_SESSION_ID): set a fresh "
+                        "SALESFORCE_ACCESS_TOKEN, or SALESFORCE_CLIENT_ID/SALESFORCE_CLIENT_SECRET "
+                        "(or SALESFORCE_USERNAME/SALESFORCE_PASSWORD) so churnkb can log in again"
+                    ) from None
+            except SalesforceRefusedRequest as exc:
+                if "REQUEST_LIMIT_EXCEEDED" in str(exc.content):
+                    raise QuotaReached("Salesforce daily API request limit exceeded "
+                                       "(403 REQUEST_LIMIT_EXCEEDED)") from None
+                raise
+        raise AssertionError("unreachable")
+
+    def relogin(self) -> bool:
+        """Get a new token from ``/services/oauth2/token`` when credentials allow it."""
+        form = self._login_form()
+        if form is None:
+            return False
+        url = f"https://{self.sf.sf_instance}/services/oauth2/token"
+        response = self.sf.session.post(url, data=form, timeout=30)
+        self.requests += 1
+        if response.status_code != 200:
+            raise SourceError(f"Salesforce re-login failed ({response.status_code}): check "
+                              f"SALESFORCE_CLIENT_ID/SALESFORCE_CLIENT_SECRET or "
+                              f"SALESFORCE_USERNAME/SALESFORCE_PASSWORD")
+        self.sf.session_id = response.json()["access_token"]
+        self.sf._generate_headers()  # simple-salesforce keeps the bearer in its headers
+        self.relogins += 1
+        log.info("Salesforce session renewed")
+        return True
+
+    def _login_form(self) -> dict[str, str] | None:
+        client_id = get_secret("SALESFORCE_CLIENT_ID")
+        client_secret = get_secret("SALESFORCE_CLIENT_SECRET")
+        username = get_secret("SALESFORCE_USERNAME")
+        password = get_secret("SALESFORCE_PASSWORD")
+        if username and password:
+            form = {"grant_type": "password", "username": username, "password": password}
+            if client_id and client_secret:
+                form |= {"client_id": client_id, "client_secret": client_secret}
+            return form
+        if client_id and client_secret:
+            return {"grant_type": "client_credentials", "client_id": client_id,
+                    "client_secret": client_secret}
+        return None
+
+    def check_quota(self) -> None:
+        """Stop (after the current page is landed) once usage reaches the configured share."""
+        usage = self.sf.api_usage.get("api-usage")
+        if usage is not None and usage.total and usage.used / usage.total >= self.stop_share:
+            raise QuotaReached(f"Salesforce API usage {usage.used}/{usage.total} reached the "
+                               f"configured stop share {self.stop_share:.0%}")
+
+
+class SalesforceStream:
+    """One object, synced incrementally into ``raw/salesforce/<stream>/``."""
+
+    def __init__(self, conn: SalesforceConnection, settings: dict[str, Any], stream: str) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.stream = stream
+        self.obj = STREAM_OBJECTS[stream]
+        self.lookback = timedelta(minutes=float(settings.get("lookback_minutes", 5)))
+        self.page_size = max(200, min(2000, int(settings.get("page_size", 2000))))
+        self.cursor = "SystemModstamp"
+
+    def prepare(self, ctx: RunContext) -> StreamLanding:
+        """Describe the object, log schema drift, and open the stream's landing."""
+        describe = self.conn.call(lambda: self.conn.sf.restful(f"sobjects/{self.obj}/describe"))
+        fields = selectable_fields(describe or {}, self.settings, self.stream)
+        self.cursor = cursor_field_for(fields)
+        if self.cursor is None:
+            raise SourceError(f"Salesforce {self.obj} has none of {', '.join(CURSOR_CANDIDATES)}"
+                              f"; exclude the stream or include one of those fields")
+        shape = RecordShape(
+            id_field="Id", cursor_field=self.cursor,
+            date_fields=tuple(name for name, ftype in fields.items() if ftype in DATE_TYPES),
+            is_deleted=lambda r: r.get("IsDeleted") is True, columns=list(fields),
+            lookback=self.lookback,
+        )
+        landing = StreamLanding(ctx, self.stream, shape)
+        landing.record_schema(fields)
+        return landing
+
+    def extract(self, ctx: RunContext, landing: StreamLanding) -> None:
+        self._extract(ctx, landing, list(landing.shape.columns or []), self.cursor)
+
+    def checkpoint(self, ctx: RunContext, landing: StreamLanding) -> None:
+        self._land_and_checkpoint(landing, self.cursor, ctx.run_start)
+
+    def _extract(self, ctx: RunContext, landing: StreamLanding, fields: list[str],
+                 cursor: str) -> None:
+        start = None
+        if landing.state.cursor and not ctx.full_refresh:
+            start = parse_timestamp(landing.state.cursor) - self.lookback
+        soql = build_soql(self.obj, fields, cursor, start, ctx.run_start)
+        headers = {"Sforce-Query-Options": f"batchSize={self.page_size}"}
+        sf = self.conn.sf
+        page = self.conn.call(lambda: sf.query(soql, include_deleted=True, headers=headers))
+        while True:
+            for record in page.get("records", []):
+                record.pop("attributes", None)
+                landing.add(record)
+                if landing.batch_full:
+                    self._land_and_checkpoint(landing, cursor, ctx.run_start)
+            self.conn.check_quota()
+            next_url = page.get("nextRecordsUrl")
+            if page.get("done", True) or not next_url:
+                break
+            page = self.conn.call(lambda url=next_url: sf.query_more(
+                url, identifier_is_url=True, headers=headers))
+        self._land_and_checkpoint(landing, cursor, ctx.run_start)
+
+    @staticmethod
+    def _land_and_checkpoint(landing: StreamLanding, cursor: str, run_start: datetime) -> None:
+        """Land the buffer, then move the bookmark to the newest landed cursor (never past
+        ``run_start``): rows are ordered by cursor, so everything before it is landed."""
+        batch = landing.flush()
+        if not batch:
+            return
+        newest = max(parse_timestamp(r[cursor]) for r in batch)
+        landing.state.cursor = iso(min(newest, run_start))
+        landing.commit()
+
+
+def salesforce_streams(settings: dict[str, Any]) -> list[str]:
+    streams = [s for s in settings.get("streams", list(STREAM_OBJECTS))
+               if s not in set(settings.get("exclude_streams") or [])]
+    unknown = [s for s in streams if s not in STREAM_OBJECTS]
+    if unknown:
+        raise SourceError(f"unknown Salesforce stream(s) {', '.join(unknown)} in sources.salesforce"
+                          f".streams; known: {', '.join(STREAM_OBJECTS)}")
+    return streams
+
+
+def describe_error(conn: SalesforceConnection | None, exc: Exception) -> str:
+    """A one-line error without secrets (simple-salesforce errors carry the URL and body)."""
+    if isinstance(exc, SalesforceError):
+        text = f"Salesforce {exc.status} on {exc.resource_name}: {exc.content!r}"
+    elif isinstance(exc, requests.RequestException):
+        text = f"cannot reach Salesforce: {exc}"
+    else:
+        text = str(exc)
+    return redact(text, conn.secrets() if conn else [])[:500]
+
+
+class SalesforceSource:
+    """The connected Salesforce source as ``sync_source`` drives it."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+        self.conn = SalesforceConnection(settings)
+
+    @property
+    def requests(self) -> int:
+        return self.conn.requests
+
+    def runners(self, streams: list[str]) -> list[SalesforceStream]:
+        configured = salesforce_streams(self.settings)
+        unknown = [s for s in streams if s not in STREAM_OBJECTS]
+        if unknown:
+            raise SourceError(f"unknown Salesforce stream(s) {', '.join(unknown)}; "
+                              f"known: {', '.join(STREAM_OBJECTS)}")
+        return [SalesforceStream(self.conn, self.settings, name) for name in streams or configured]
+
+    def extra_reports(self) -> list:
+        return []
+
+    def error_text(self, exc: BaseException) -> str:
+        return describe_error(self.conn, exc)  # type: ignore[arg-type]

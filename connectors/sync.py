@@ -1,0 +1,179 @@
+"""``sync_source``: run the selected streams of one source into the raw zone and report.
+
+Each stream runs as prepare (schema, state) -> extract (pages to batches to files, checkpointed
+state) -> final checkpoint. A quota stop lands what was fetched, keeps state, marks the run
+partial and skips the remaining streams; any other stream failure lands what was valid, marks
+that stream failed and moves on. Every run appends its summary to ``state/runs.jsonl``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from churnkb.config import Config, ConfigError
+from churnkb.paths import DataPaths
+from connectors.drift import DriftLog
+from connectors.landing import QuotaReached, RunContext, SourceError, StreamLanding
+from connectors.raw_zone import utc_now
+from connectors.report import (
+    FAILED,
+    PARTIAL,
+    SUCCESS,
+    StreamProgress,
+    StreamReport,
+    SyncReport,
+    overall_status,
+    record_run,
+)
+from connectors.state import StateStore
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("salesforce", "hubspot")
+DEFAULT_MAX_FIELD_CHARS = 65536
+
+
+class StreamRunner(Protocol):
+    stream: str
+
+    def prepare(self, ctx: RunContext) -> StreamLanding: ...
+    def extract(self, ctx: RunContext, landing: StreamLanding) -> None: ...
+    def checkpoint(self, ctx: RunContext, landing: StreamLanding) -> None: ...
+
+
+class SourceSession(Protocol):
+    """A connected source: its stream runners, a request counter, and safe error text."""
+
+    requests: int
+
+    def runners(self, streams: list[str]) -> list[StreamRunner]: ...
+    def extra_reports(self) -> list[StreamReport]: ...
+    def error_text(self, exc: BaseException) -> str: ...
+
+
+def new_sync_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def run_start_now() -> datetime:
+    """Whole seconds, so the SOQL/search upper bound equals the stored bookmark exactly."""
+    return utc_now().replace(microsecond=0)
+
+
+def open_source(source: str, settings: dict[str, Any]) -> SourceSession:
+    if source == "salesforce":
+        from connectors.salesforce import SalesforceSource
+
+        return SalesforceSource(settings)
+    if source == "hubspot":
+        from connectors.hubspot import HubSpotSource
+
+        return HubSpotSource(settings)
+    raise ConfigError(f"unknown source '{source}'; choose one of {', '.join(SOURCES)}")
+
+
+def sync_source(
+    source: str,
+    config: Config,
+    *,
+    streams: list[str] | None = None,
+    full_refresh: bool = False,
+    progress: Callable[[StreamProgress], None] | None = None,
+) -> SyncReport:
+    """Sync ``source`` ("salesforce" | "hubspot") into the raw zone; credentials from the env."""
+    if source not in SOURCES:
+        raise ConfigError(f"unknown source '{source}'; choose one of {', '.join(SOURCES)}")
+    settings = (config.section("sources").get(source) or {})
+    sync_id = new_sync_id()
+    started_at = utc_now()
+    data_paths = DataPaths(config.data_dir).ensure()
+    try:
+        session = open_source(source, settings)
+        runners = session.runners(streams or [])
+    except (SourceError, KeyError, ConfigError) as exc:
+        return _finish(data_paths, SyncReport(source, sync_id, FAILED, started_at, utc_now(),
+                                              [], _plain(exc)))
+    ctx = RunContext(
+        source=source, sync_id=sync_id, data_paths=data_paths,
+        state_store=StateStore(data_paths, source), drift_log=DriftLog(data_paths, source),
+        batch_records=int(settings.get("batch_records", 5000)),
+        max_field_chars=int(settings.get("max_field_chars", DEFAULT_MAX_FIELD_CHARS)),
+        full_refresh=full_refresh, run_start=run_start_now(), progress=progress,
+    )
+    reports, message = _run_streams(session, runners, ctx)
+    reports += session.extra_reports()
+    status = overall_status(reports)
+    if status == FAILED and not message:
+        message = "every stream failed; see the stream messages"
+    report = SyncReport(source, sync_id, status, started_at, utc_now(), reports, message)
+    return _finish(data_paths, report)
+
+
+def _run_streams(session: SourceSession, runners: list[StreamRunner], ctx: RunContext
+                 ) -> tuple[list[StreamReport], str]:
+    reports: list[StreamReport] = []
+    for index, runner in enumerate(runners):
+        report, stop = _run_stream(session, runner, ctx)
+        reports.append(report)
+        if stop:
+            skipped = [r.stream for r in runners[index + 1:]]
+            reports += [StreamReport(stream=name, status=PARTIAL,
+                                     message=f"not started: {stop}") for name in skipped]
+            return reports, stop
+    return reports, ""
+
+
+def _run_stream(session: SourceSession, runner: StreamRunner, ctx: RunContext
+                ) -> tuple[StreamReport, str]:
+    """Run one stream; returns its report and, when the whole run must stop, why."""
+    before = session.requests
+    landing: StreamLanding | None = None
+    try:
+        landing = runner.prepare(ctx)
+        runner.extract(ctx, landing)
+        runner.checkpoint(ctx, landing)
+        report = landing.finish(SUCCESS)
+        stop = ""
+    except QuotaReached as exc:
+        stop = f"stopped early: {exc}; state kept, the next run resumes"
+        report = _close_after_error(runner, ctx, landing, PARTIAL, stop)
+    except SourceError as exc:  # credentials or permissions: every other stream would fail too
+        stop = str(exc)
+        report = _close_after_error(runner, ctx, landing, FAILED, stop)
+    except Exception as exc:  # noqa: BLE001 - one stream's failure must not lose the others
+        log.exception("stream %s failed", runner.stream)
+        report = _close_after_error(runner, ctx, landing, FAILED, session.error_text(exc))
+        stop = ""
+    report.requests = session.requests - before
+    return report, stop
+
+
+def _close_after_error(runner: StreamRunner, ctx: RunContext, landing: StreamLanding | None,
+                       status: str, message: str) -> StreamReport:
+    """Land the valid records already fetched (they are ordered, so the checkpoint is safe)."""
+    if landing is None:
+        return StreamReport(stream=runner.stream, status=status, message=message)
+    try:
+        runner.checkpoint(ctx, landing)
+    except Exception as exc:  # noqa: BLE001 - report the first error, not the follow-up
+        message = f"{message}; landing the last batch also failed: {exc}"
+        status = FAILED
+    return landing.finish(status, message)
+
+
+def _finish(data_paths: DataPaths, report: SyncReport) -> SyncReport:
+    record_run(data_paths, report)
+    return report
+
+
+def _plain(exc: BaseException) -> str:
+    """KeyError wraps its message in quotes; show the sentence itself."""
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+
+
+__all__ = ["FAILED", "PARTIAL", "SUCCESS", "StreamProgress", "StreamReport", "SyncReport",
+           "sync_source"]

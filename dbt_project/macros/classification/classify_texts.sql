@@ -1,0 +1,194 @@
+{#-
+    The one implementation of feedback classification.
+
+    `fct_feedback_items` (through int_feedback_items_classified) and `churnkb classify` both render
+    this macro; the command compiles it with `dbt compile --inline` and runs the SQL over stdin texts
+    and the same seed CSVs, so the rules can never drift between the warehouse and the command.
+
+    Arguments are relations (or plain table names):
+      texts_relation    one row per text: <id_column>, <text_column>
+      rules_relation    seed feedback_classification_rules: rule_id, pattern, category, priority, negatable
+      cues_relation     seed feedback_negation_cues: cue_id, pattern, position ('before' | 'after')
+      routing_relation  seed category_departments: category, department, is_primary_owner
+
+    Method, in words:
+      1. normalise the text (lower case, accents stripped, curly quotes straightened) so rules are
+         written once in plain ASCII for en/es/de/fr/pt;
+      2. split it into clauses at sentence ends, line breaks, bullets and contrastive conjunctions
+         ("but", "however", "aber", "mais", "pero", ...) so a negation only reaches its own clause;
+      3. match every rule in every clause; a match is negated when a 'before' cue matches the text
+         just before it or an 'after' cue the text just after it, inside the same clause
+         ("pricing was never the issue", "not because of the price"); rules with negatable = false
+         carry their own negation ("no budget left") and are never negated;
+      4. a text gets every category with at least one non-negated match; the primary category is
+         the one whose best match has the highest priority (earliest clause breaks ties); no match
+         gives 'unknown'; departments come from the routing seed.
+-#}
+{% macro classify_texts(texts_relation, rules_relation, cues_relation, routing_relation,
+                        id_column='text_id', text_column='body_text') %}
+with texts as (
+    select
+        {{ id_column }} as text_id,
+        {{ churnkb_normalize_feedback_text(text_column) }} as normalized_text
+    from {{ texts_relation }}
+),
+
+clause_lists as (
+    select
+        text_id,
+        regexp_split_to_array(
+            normalized_text,
+            '[!?;\n\r\x{2022}*]+|\.(\s|$)|\s[-\x{2013}\x{2014}]\s|\b(but|however|although|though|whereas|aber|jedoch|sondern|mais|cependant|pourtant|pero|sino|porem|contudo|entretanto)\b'
+        ) as clauses
+    from texts
+),
+
+clauses as (
+    select
+        text_id,
+        unnest(clauses) as clause_text,
+        unnest(range(1, len(clauses) + 1)) as clause_index
+    from clause_lists
+),
+
+rules as (
+    select
+        cast(rule_id as varchar) as rule_id,
+        cast(pattern as varchar) as pattern,
+        cast(category as varchar) as category,
+        cast(priority as integer) as priority,
+        cast(negatable as boolean) as negatable
+    from {{ rules_relation }}
+),
+
+cues as (
+    select cast(pattern as varchar) as pattern, cast(position as varchar) as position
+    from {{ cues_relation }}
+),
+
+matches as (
+    select
+        clauses.text_id,
+        clauses.clause_index,
+        rules.rule_id,
+        rules.category,
+        rules.priority,
+        rules.negatable,
+        clauses.clause_text,
+        regexp_extract(clauses.clause_text, rules.pattern, 0) as matched_text
+    from clauses
+    inner join rules on regexp_matches(clauses.clause_text, rules.pattern)
+),
+
+match_windows as (
+    select
+        *,
+        strpos(clause_text, matched_text) as match_start,
+        -- why 60 characters: a negation two or three words away still counts, one from an
+        -- unrelated half of a long clause does not
+        right(substr(clause_text, 1, strpos(clause_text, matched_text) - 1), 60) as text_before,
+        left(substr(clause_text, strpos(clause_text, matched_text) + length(matched_text)), 60) as text_after
+    from matches
+),
+
+judged_matches as (
+    select
+        match_windows.*,
+        negatable and exists (
+            select 1
+            from cues
+            where (cues.position = 'before' and regexp_matches(match_windows.text_before, cues.pattern))
+               or (cues.position = 'after' and regexp_matches(match_windows.text_after, cues.pattern))
+        ) as is_negated
+    from match_windows
+),
+
+category_evidence as (
+    select
+        text_id,
+        category,
+        max(priority) as best_priority,
+        min(clause_index * 10000 + match_start) as first_position,
+        list(rule_id order by priority desc, rule_id) as matched_rule_ids
+    from judged_matches
+    where not is_negated
+    group by text_id, category
+),
+
+ranked_categories as (
+    select
+        *,
+        row_number() over (
+            partition by text_id order by best_priority desc, first_position, category
+        ) as category_rank
+    from category_evidence
+),
+
+negated_rules as (
+    select text_id, list(rule_id order by rule_id) as negated_rule_ids
+    from judged_matches
+    where is_negated
+    group by text_id
+),
+
+categorized as (
+    select
+        texts.text_id,
+        coalesce(
+            list(ranked.category order by ranked.category_rank) filter (where ranked.category is not null),
+            ['unknown']
+        ) as categories,
+        coalesce(min_by(ranked.category, ranked.category_rank), 'unknown') as primary_category,
+        flatten(coalesce(
+            list(ranked.matched_rule_ids order by ranked.category_rank) filter (where ranked.category is not null),
+            []
+        )) as matched_rule_ids
+    from texts
+    left join ranked_categories as ranked on texts.text_id = ranked.text_id
+    group by texts.text_id
+),
+
+routing as (
+    select
+        cast(category as varchar) as category,
+        cast(department as varchar) as department,
+        cast(is_primary_owner as boolean) as is_primary_owner
+    from {{ routing_relation }}
+),
+
+departments as (
+    select
+        categorized.text_id,
+        list(distinct routing.department order by routing.department) as departments
+    from categorized, unnest(categorized.categories) as category_list(category)
+    inner join routing on routing.category = category_list.category
+    group by categorized.text_id
+),
+
+final as (
+    select
+        categorized.text_id,
+        categorized.categories,
+        categorized.primary_category,
+        primary_routing.department,
+        coalesce(departments.departments, [primary_routing.department]) as departments,
+        categorized.matched_rule_ids,
+        coalesce(negated_rules.negated_rule_ids, []) as negated_rule_ids
+    from categorized
+    left join routing as primary_routing
+        on primary_routing.category = categorized.primary_category and primary_routing.is_primary_owner
+    left join departments on departments.text_id = categorized.text_id
+    left join negated_rules on negated_rules.text_id = categorized.text_id
+)
+
+select * from final
+{% endmacro %}
+
+
+{#- Lower case, accents stripped, curly quotes and runs of blanks made plain: rules stay ASCII. -#}
+{% macro churnkb_normalize_feedback_text(text_expression) %}
+    regexp_replace(
+        strip_accents(lower(replace(replace(coalesce({{ text_expression }}, ''), chr(8217), ''''), chr(223), 'ss'))),
+        '[ \t]+', ' ', 'g'
+    )
+{% endmacro %}

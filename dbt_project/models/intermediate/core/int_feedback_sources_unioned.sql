@@ -1,0 +1,89 @@
+-- Every CRM text that may hold exit feedback, one row each, with the records it is attached to:
+-- Salesforce notes, tasks and cancellation cases; HubSpot notes, tasks, feedback submissions and
+-- cancellation tickets. Deleted/archived records and records without text are left out.
+with links as (
+    select * from {{ ref('int_hubspot_links_bidirectional') }}
+),
+
+sf_notes as (
+    select
+        'salesforce' as source_system, 'Note' as source_object, note_id as source_record_id,
+        'salesforce_note' as feedback_source,
+        parent_id as attached_record_id, cast(null as varchar) as attached_account_record_id,
+        title, body_text, created_at as noted_at
+    from {{ ref('stg_salesforce__notes') }}
+    where not is_deleted
+),
+
+sf_tasks as (
+    select
+        'salesforce', 'Task', task_id, 'salesforce_task',
+        coalesce(what_id, who_id), coalesce(account_id, who_id),
+        subject, {{ strip_html('description') }}, coalesce(completed_at, cast(activity_date as timestamp), created_at)
+    from {{ ref('stg_salesforce__tasks') }}
+    where not is_deleted
+),
+
+sf_cases as (
+    select
+        'salesforce', 'Case', case_id, 'salesforce_case',
+        case_id, account_id,
+        subject, {{ strip_html('description') }}, created_at
+    from {{ ref('stg_salesforce__cases') }}
+    where not is_deleted and lower(case_type) in {{ sql_list(var('sf_cancellation_case_types')) }}
+),
+
+hs_notes as (
+    select
+        'hubspot', 'notes', note_id, 'hubspot_note',
+        cast(null as varchar), cast(null as varchar),
+        cast(null as varchar), body_text, noted_at
+    from {{ ref('stg_hubspot__notes') }}
+    where not is_deleted
+),
+
+hs_tasks as (
+    select
+        'hubspot', 'tasks', task_id, 'hubspot_task',
+        cast(null as varchar), cast(null as varchar),
+        subject, body_text, coalesce(completed_at, due_at, created_at)
+    from {{ ref('stg_hubspot__tasks') }}
+    where not is_deleted
+),
+
+hs_feedback_submissions as (
+    select
+        'hubspot', 'feedback_submissions', submission_id, 'hubspot_feedback_submission',
+        cast(null as varchar), contact_id,
+        survey_name, content_text, submitted_at
+    from {{ ref('stg_hubspot__feedback_submissions') }}
+    where not is_deleted
+),
+
+hs_tickets as (
+    select
+        'hubspot', 'tickets', ticket_id, 'hubspot_ticket',
+        ticket_id, cast(null as varchar),
+        subject, content_text, created_at
+    from {{ ref('stg_hubspot__tickets') }}
+    where not is_deleted
+      and upper(ticket_category) in {{ sql_list(var('hs_cancellation_ticket_categories')) | upper }}
+),
+
+unioned as (
+    select * from sf_notes
+    union all select * from sf_tasks
+    union all select * from sf_cases
+    union all select * from hs_notes
+    union all select * from hs_tasks
+    union all select * from hs_feedback_submissions
+    union all select * from hs_tickets
+),
+
+final as (
+    select *
+    from unioned
+    where body_text is not null
+)
+
+select * from final

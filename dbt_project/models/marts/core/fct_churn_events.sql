@@ -1,0 +1,54 @@
+-- One row per churn event: a real departure across both CRMs (closed-lost renewal/deal and/or
+-- cancellation request), with the stated reason, the derived reason and the primary reason.
+{{ config(materialized='table') }}
+
+with events as (
+    select * from {{ ref('int_churn_events_merged') }}
+),
+
+stated as (
+    select * from {{ ref('int_churn_events_reasons_stated') }}
+),
+
+derived as (
+    -- owned by part B (classification); a placeholder with zero rows until it lands
+    select churn_event_id, derived_reason_category from {{ ref('int_churn_events_reasons_derived') }}
+),
+
+final as (
+    select
+        events.churn_event_id,
+        events.source_system,
+        events.source_object,
+        events.source_record_id,
+        events.event_type,
+        events.churn_status,
+        events.account_id,
+        events.notice_at,
+        events.notice_source_system,
+        events.notice_record_id,
+        events.churned_at,
+        cast(events.amount_lost as decimal(18, 2)) as amount_lost,
+        stated.stated_reason_raw,
+        stated.stated_reason_category,
+        stated.is_stated_reason_unmapped,
+        derived.derived_reason_category,
+        coalesce(derived.derived_reason_category, stated.stated_reason_category, 'unknown')
+            as primary_reason_category,
+        case
+            when derived.derived_reason_category is not null then 'derived'
+            when stated.stated_reason_category is not null then 'stated'
+            else 'none'
+        end as primary_reason_source,
+        coalesce(derived.derived_reason_category, stated.stated_reason_category, 'unknown') <> 'involuntary'
+            as is_voluntary,
+        events.competitor_raw as competitor_name,
+        events.owner_id,
+        cast(events.source_record_count as integer) as source_record_count,
+        events.source_system_count > 1 as is_in_both_crms
+    from events
+    inner join stated on stated.churn_event_id = events.churn_event_id
+    left join derived on derived.churn_event_id = events.churn_event_id
+)
+
+select * from final

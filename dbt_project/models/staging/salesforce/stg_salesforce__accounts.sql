@@ -1,0 +1,35 @@
+with source as (
+    {{ raw_stream('salesforce', 'account', [
+        'Id', 'Name', 'Type', 'Industry', 'Website', 'OwnerId', 'ParentId', 'AnnualRevenue',
+        'NumberOfEmployees', 'BillingCountry', 'IsDeleted', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp'
+    ]) }}
+),
+
+latest as (
+    select * from source
+    {{ latest_version(sf_id18('"Id"'), to_utc_timestamp('"SystemModstamp"')) }}
+),
+
+final as (
+    select
+        {{ sf_id18('"Id"') }} as account_id,
+        {{ nullif_blank('"Name"') }} as account_name,
+        {{ nullif_blank('"Type"') }} as account_type,
+        {{ nullif_blank('"Industry"') }} as industry,
+        {{ nullif_blank('"Website"') }} as website,
+        {{ normalize_domain('"Website"') }} as domain,
+        {{ normalize_name('"Name"') }} as normalized_name,
+        {{ sf_id18('"OwnerId"') }} as owner_id,
+        {{ sf_id18('"ParentId"') }} as parent_account_id,
+        {{ to_number('"AnnualRevenue"') }} as annual_revenue,
+        try_cast({{ to_number('"NumberOfEmployees"') }} as integer) as number_of_employees,
+        {{ nullif_blank('"BillingCountry"') }} as billing_country,
+        coalesce({{ to_bool('"IsDeleted"') }}, false) as is_deleted,
+        {{ to_utc_timestamp('"CreatedDate"') }} as created_at,
+        {{ to_utc_timestamp('coalesce("SystemModstamp", "LastModifiedDate")') }} as updated_at,
+        _loaded_at
+    from latest
+    where "Id" is not null
+)
+
+select * from final

@@ -1,0 +1,191 @@
+"""churnkb's Prefect flows: the playbook as thin flows over a few coarse tasks.
+
+Each flow takes `config_path` and `data_dir` (both optional: `$CHURNKB_CONFIG` / `$CHURNKB_DATA_DIR`
+otherwise), leaves one artifact summarising its run, and tells the failure channel when it fails.
+The work itself lives in `flows/steps.py` (plain functions, tested without Prefect).
+Entry points for `prefect.yaml`: `flows/churn.py:<flow function>`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import FlowRun
+from prefect.states import State
+
+from flows import steps
+from flows.schedule import PUBLISHERS, due_publishers, select_publishers
+
+
+def _notify_failure_hook(flow_obj: Any, flow_run: FlowRun, state: State) -> None:
+    """on_failure hook: runs in-process after retries are exhausted."""
+    params = flow_run.parameters or {}
+    inputs = steps.FlowInputs(params.get("config_path"), params.get("data_dir"))
+    steps.notify_failure(inputs, flow_obj.name, state.message or f"{flow_obj.name} failed")
+
+
+# --- tasks: one per source, per build, per publisher (never per record) -------------------------
+# Side-effecting steps: NO_CACHE so a rerun really reruns. Only strings cross task boundaries.
+
+
+@task(retries=2, retry_delay_seconds=[10, 60], cache_policy=NO_CACHE)
+def sync_source_task(
+    source: str, config_path: str | None, data_dir: str | None, streams: list[str] | None, full_refresh: bool
+) -> dict[str, Any]:
+    """Retried: a transient API outage is worth a second try; cursors make the rerun cheap."""
+    summary = steps.run_sync(source, steps.FlowInputs(config_path, data_dir).config(),
+                             streams=streams, full_refresh=full_refresh)
+    create_table_artifact(key=f"sync-{source}", table=summary["rows"] or [{"stream": "-", "records": 0}],
+                          description=f"{source} sync: {summary['status']}")
+    steps.check_sync(summary)
+    return summary
+
+
+@task(cache_policy=NO_CACHE)
+def build_task(
+    config_path: str | None, data_dir: str | None, select: list[str] | None, full_refresh: bool
+) -> dict[str, Any]:
+    """Not retried: a dbt failure is deterministic, and waiting for the writer lock is built in."""
+    summary = steps.run_build(steps.FlowInputs(config_path, data_dir).config(),
+                              select=select, full_refresh=full_refresh)
+    create_table_artifact(key="build-warehouse", table=[{k: v for k, v in summary.items() if k != "failures"}],
+                          description="dbt build of the churn warehouse")
+    return summary
+
+
+@task(retries=2, retry_delay_seconds=[10, 60], cache_policy=NO_CACHE)
+def publish_task(name: str, config_path: str | None, data_dir: str | None) -> dict[str, Any]:
+    """Retried: channels fail transiently, and the publication ledger stops a double send."""
+    summary = steps.run_publisher(name, steps.FlowInputs(config_path, data_dir).config())
+    create_table_artifact(key=f"publish-{name}", table=summary["rows"] or [{"sent": 0, "failed": 0}],
+                          description=f"{name}: {summary['sent']} sent, {summary['failed']} failed")
+    return summary
+
+
+# --- flows -------------------------------------------------------------------------------------
+
+
+@flow(name="sync-salesforce", on_failure=[_notify_failure_hook])
+def sync_salesforce(config_path: str | None = None, data_dir: str | None = None,
+                    streams: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
+    """Closed-lost deals, cancellation cases, notes and activity from Salesforce into the raw zone."""
+    return sync_source_task("salesforce", config_path, data_dir, streams, full_refresh)
+
+
+@flow(name="sync-hubspot", on_failure=[_notify_failure_hook])
+def sync_hubspot(config_path: str | None = None, data_dir: str | None = None,
+                 streams: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
+    """Closed-lost deals, cancellation tickets, notes and feedback from HubSpot into the raw zone."""
+    return sync_source_task("hubspot", config_path, data_dir, streams, full_refresh)
+
+
+@flow(name="build-warehouse", on_failure=[_notify_failure_hook])
+def build_warehouse(config_path: str | None = None, data_dir: str | None = None,
+                    select: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
+    """Rebuild the DuckDB warehouse from the raw zone (the only writer of warehouse.duckdb)."""
+    return build_task(config_path, data_dir, select, full_refresh)
+
+
+@flow(name="publish-digests", on_failure=[_notify_failure_hook])
+def publish_digests(config_path: str | None = None, data_dir: str | None = None) -> dict[str, Any]:
+    """Each department's digest of churn feedback routed to it."""
+    return publish_task("digests", config_path, data_dir)
+
+
+@flow(name="publish-alerts", on_failure=[_notify_failure_hook])
+def publish_alerts(config_path: str | None = None, data_dir: str | None = None) -> dict[str, Any]:
+    """Offboarding alerts: saveable notices, SLA breaches, hand-over deadlines."""
+    return publish_task("alerts", config_path, data_dir)
+
+
+@flow(name="publish-reengagement", on_failure=[_notify_failure_hook])
+def publish_reengagement(config_path: str | None = None, data_dir: str | None = None) -> dict[str, Any]:
+    """The win-back list: 30-day follow-ups, shipped features, moved champions."""
+    return publish_task("reengagement", config_path, data_dir)
+
+
+PUBLISH_FLOWS = {"digests": publish_digests, "alerts": publish_alerts, "reengagement": publish_reengagement}
+SYNC_FLOWS = {"salesforce": sync_salesforce, "hubspot": sync_hubspot}
+
+
+def _pipeline_now() -> datetime:
+    """The run's scheduled time (so a late start still publishes what was due), else now."""
+    from prefect.runtime import flow_run
+
+    scheduled = flow_run.scheduled_start_time
+    return scheduled if isinstance(scheduled, datetime) else datetime.now(UTC)
+
+
+def _failure_message(state: State) -> str:
+    return steps.safe_text(state.message or state.name)
+
+
+@flow(name="churn-pipeline", on_failure=[_notify_failure_hook])
+def churn_pipeline(
+    config_path: str | None = None,
+    data_dir: str | None = None,
+    publishers: list[str] | None = None,
+    due_window_minutes: int = 60,
+    full_refresh: bool = False,
+) -> dict[str, Any]:
+    """Sync both CRMs, build the warehouse, then run each publisher that is due.
+
+    `publishers=None` publishes what the schedules (publishing.schedules, publishing.timezone)
+    say fired in the last `due_window_minutes`; `["all"]` or an explicit list overrides that.
+    A failed sync still lets the other sync and the build run (raw data is append-only), but
+    skips publishing, so nobody gets a digest built on a half-synced warehouse.
+    """
+    config = steps.FlowInputs(config_path, data_dir).config()
+    schedules, tz = steps.publisher_schedules(config)
+    due = due_publishers(schedules, _pipeline_now(), timedelta(minutes=due_window_minutes), tz)
+    chosen = select_publishers(publishers, due)
+
+    failures: list[str] = []
+    result: dict[str, Any] = {"syncs": {}, "build": None, "published": {}, "publishers": chosen}
+    for source, sync_flow in SYNC_FLOWS.items():
+        state = sync_flow(config_path=config_path, data_dir=data_dir, full_refresh=full_refresh,
+                          return_state=True)
+        if state.is_completed():
+            result["syncs"][source] = state.result()
+        else:
+            failures.append(f"sync-{source}: {_failure_message(state)}")
+
+    result["build"] = build_warehouse(config_path=config_path, data_dir=data_dir, full_refresh=full_refresh)
+
+    if failures:
+        chosen = []
+    for name in chosen:
+        state = PUBLISH_FLOWS[name](config_path=config_path, data_dir=data_dir, return_state=True)
+        if state.is_completed():
+            result["published"][name] = state.result()
+        else:
+            failures.append(f"publish-{name}: {_failure_message(state)}")
+
+    create_markdown_artifact(key="churn-pipeline", markdown=pipeline_markdown(result, failures),
+                             description="churn pipeline run")
+    if failures:
+        raise steps.StepFailed("churn pipeline: " + " | ".join(failures))
+    return result
+
+
+def pipeline_markdown(result: dict[str, Any], failures: list[str]) -> str:
+    """The run at a glance: records per stream, build, what was published."""
+    lines = ["# churn pipeline", "", "| source | stream | records |", "|---|---|---|"]
+    for source, summary in result["syncs"].items():
+        for row in summary["rows"]:
+            lines.append(f"| {source} | {row.get('stream', '-')} | {row.get('records', row.get('rows', '-'))} |")
+    build = result.get("build") or {}
+    lines += ["", f"build: {'ok' if build.get('success') else 'not run'} "
+                  f"({build.get('duration_s', '-')} s)", ""]
+    for name in PUBLISHERS:
+        published = result["published"].get(name)
+        if published:
+            lines.append(f"- {name}: {published['sent']} sent, {published['failed']} failed")
+        elif name not in result["publishers"]:
+            lines.append(f"- {name}: not due")
+    lines += [f"- FAILED {failure}" for failure in failures]
+    return "\n".join(lines)

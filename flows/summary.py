@@ -1,0 +1,69 @@
+"""The short text `churnkb demo` prints after a pipeline run (plain functions, no Prefect)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from churnkb.config import Config
+from churnkb.paths import DataPaths
+
+
+def synced_lines(result: dict[str, Any]) -> list[str]:
+    lines = ["Records synced (landed in the raw zone):"]
+    for source, summary in result.get("syncs", {}).items():
+        for row in summary["rows"]:
+            extra = f", {row['quarantined']} quarantined" if row.get("quarantined") else ""
+            lines.append(f"  {source:<10} {row.get('stream', '-'):<26} {row.get('landed', 0):>7}{extra}")
+    return lines
+
+
+def churn_overview(config: Config, top: int = 5) -> tuple[int, list[tuple[str, int]]]:
+    """How many churn events the warehouse holds and the most common primary reasons."""
+    from churnkb.warehouse import read_connection
+
+    with read_connection(config) as con:
+        events = con.execute("select count(*) from fct_churn_events").fetchone()[0]
+        reasons = con.execute(
+            "select coalesce(primary_reason_category, 'unknown'), count(*) from fct_churn_events "
+            "group by 1 order by 2 desc, 1 limit ?", [top]
+        ).fetchall()
+    return int(events), [(str(name), int(count)) for name, count in reasons]
+
+
+def published_targets(result: dict[str, Any], publisher: str) -> list[str]:
+    """Where a publisher put what it sent (file paths, channels), from its report rows."""
+    rows = result.get("published", {}).get(publisher, {}).get("rows", [])
+    return [str(row.get("target") or row.get("channel")) for row in rows if row.get("status") == "sent"]
+
+
+def _relative(path: str, base: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(base))
+    except ValueError:
+        return path
+
+
+def demo_summary(result: dict[str, Any], config: Config) -> str:
+    data_dir = config.data_dir
+    cwd = Path.cwd()
+    lines = synced_lines(result)
+    events, reasons = churn_overview(config)
+    lines += ["", f"Churn events in the warehouse: {events}", "Top reasons (primary):"]
+    lines += [f"  {name:<18} {count:>5}" for name, count in reasons]
+    digests = published_targets(result, "digests")
+    lines += ["", f"Digests written: {len(digests)}"] + [f"  {_relative(p, cwd)}" for p in digests]
+    alerts = result.get("published", {}).get("alerts", {})
+    alert_targets = published_targets(result, "alerts")
+    lines += ["", f"Alerts: {alerts.get('sent', 0)} sent"] + [f"  {_relative(p, cwd)}" for p in alert_targets]
+    lists = published_targets(result, "reengagement")
+    lines += ["", "Re-engagement list:"] + [f"  {_relative(p, cwd)}" for p in lists or ["(none)"]]
+    warehouse = _relative(str(DataPaths(data_dir).warehouse), cwd)
+    data_flag = "" if data_dir == (cwd / "data").resolve() else f" --data-dir {_relative(str(data_dir), cwd)}"
+    lines += [
+        "",
+        "Open the warehouse:",
+        f"  churnkb{data_flag} query \"select * from fct_churn_events limit 10\"",
+        f"  duckdb -readonly {warehouse}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,235 @@
+"""Daily offboarding alerts: unacknowledged notices, hand-over deadlines, follow-ups, big saves.
+
+An alert item is identified by (type, churn event) and carries a state; it goes to a channel
+again only when its state changes (e.g. a hand-over deadline moves from due-soon to missed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from churnkb.config import Config
+from churnkb.paths import DataPaths
+from publishers.channels import EmailContent
+from publishers.delivery import Rendered, failure_detail, send
+from publishers.ledger import Ledger
+from publishers.marts import MartReader, as_date, open_marts
+from publishers.render import SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS, TEAMS_MAX_BYTES, payload_bytes
+from publishers.report import PublishReport
+from publishers.settings import Publishing
+from publishers.text import (
+    clean_text,
+    escape_html,
+    escape_markdown,
+    escape_slack,
+    escape_teams,
+    trim,
+)
+
+ALERT_TITLES = {
+    "unacknowledged": "Cancellation notice not acknowledged within the SLA",
+    "handover": "Data hand-over deadline",
+    "followup": "30-day follow-up due",
+    "save": "Save opportunity above the threshold",
+}
+
+
+@dataclass(frozen=True)
+class AlertItem:
+    alert_type: str
+    item_id: str
+    state: str
+    account: str
+    owner: str
+    due_on: str
+    detail: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.alert_type}:{self.item_id}"
+
+    @property
+    def title(self) -> str:
+        return ALERT_TITLES[self.alert_type]
+
+    def line(self) -> str:
+        due = f", due {self.due_on}" if self.due_on else ""
+        return f"{self.title} ({self.state}): {self.account}, owner {self.owner}{due}. {self.detail}"
+
+
+def publish_alerts(config: Config, *, now: datetime | None = None,
+                   dry_run: bool = False) -> PublishReport:
+    settings = Publishing.from_config(config)
+    now = now or datetime.now(UTC)
+    today = now.date()
+    options = settings.get("alerts", {}) or {}
+    with open_marts(config) as con:
+        items = collect_alerts(MartReader(con), options, today)
+    owner = options.get("department") or "customer_success"
+    spec = options if options.get("channels") else settings.target(owner)
+    report = PublishReport()
+    ledger = Ledger.for_data_dir(config.data_dir)
+    label = today.isoformat()
+    if not items:
+        report.add(kind="alert", department=owner, period=label, channel=None, status="empty",
+                   detail="no open alert items")
+        return report
+    for channel in settings.channels_of(spec, owner):
+        pending = [i for i in items if not ledger.was_sent("alert", i.key, channel, i.state)]
+        if not pending:
+            report.add(kind="alert", department=owner, period=label, channel=channel,
+                       status="skipped", detail="every open item was already alerted")
+            continue
+        if dry_run:
+            report.add(kind="alert", department=owner, period=label, channel=channel,
+                       status="skipped", detail=f"dry run: would send {len(pending)} items")
+            continue
+        directory = DataPaths(config.data_dir).alerts
+        rendered = rendered_alerts(pending, items, today, directory)
+        try:
+            target = send(settings, spec, owner, channel, rendered)
+        except Exception as exc:  # noqa: BLE001 - one failing channel never stops the others
+            report.add(kind="alert", department=owner, period=label, channel=channel,
+                       status="failed", detail=failure_detail(exc, settings, spec))
+            continue
+        for item in pending:
+            ledger.record("alert", item.key, channel, state=item.state, target=target)
+        report.add(kind="alert", department=owner, period=label, channel=channel,
+                   status="sent", target=target, detail=f"{len(pending)} new or changed items")
+    return report
+
+
+def collect_alerts(reader: MartReader, options: dict[str, Any], today: date) -> list[AlertItem]:
+    items: list[AlertItem] = []
+    lookback = today - timedelta(days=int(options.get("lookback_days") or 30))
+    warning_days = int(options.get("handover_warning_days") or 3)
+    if reader.has("mart_offboarding_checklist"):
+        for step in reader.checklist_steps():
+            item = _step_alert(step, today, lookback, warning_days)
+            if item:
+                items.append(item)
+    threshold = float(options.get("save_amount_threshold") or 0)
+    if reader.has("mart_save_opportunities"):
+        for opp in reader.save_opportunities():
+            amount = float(opp["amount_at_risk"] or 0)
+            if amount >= threshold:
+                items.append(AlertItem(
+                    "save", str(opp["item_id"] or opp["account_id"]), f"open at {amount:,.0f}",
+                    _name(opp), _owner(opp), "",
+                    f"Reason {clean_text(opp['reason'])}, {amount:,.0f} at risk. Suggested play: "
+                    f"{clean_text(opp['suggested_play'], 200)}"))
+    return sorted(items, key=lambda i: (i.alert_type, i.due_on, i.item_id))
+
+
+def _step_alert(step: dict[str, Any], today: date, lookback: date,
+                warning_days: int) -> AlertItem | None:
+    due, done, name = as_date(step["due_on"]), step["done_on"], step["step"]
+    if due is None or done is not None or due < lookback:
+        return None
+    if "ack" in name:
+        if due >= today and not step["breached"]:
+            return None
+        alert_type, state = "unacknowledged", "overdue"
+    elif "handover" in name or "hand_over" in name:
+        if due > today + timedelta(days=warning_days):
+            return None
+        alert_type, state = "handover", "missed" if due < today else "due soon"
+    elif "follow" in name:
+        if due > today:
+            return None
+        alert_type, state = "followup", "due"
+    else:
+        return None
+    return AlertItem(alert_type, str(step["churn_event_id"]), state, _name(step), _owner(step),
+                     due.isoformat(), "")
+
+
+def _name(row: dict[str, Any]) -> str:
+    return clean_text(row.get("account_name") or row.get("account_id"), 80)
+
+
+def _owner(row: dict[str, Any]) -> str:
+    return clean_text(row.get("owner_name") or row.get("owner_email"), 80) or "unassigned"
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+def rendered_alerts(pending: list[AlertItem], open_items: list[AlertItem], today: date,
+                    directory: Path) -> Rendered:
+    title = f"churnkb alerts {today.isoformat()}: {len(pending)} new or changed"
+
+    def write_files() -> str:
+        directory.mkdir(parents=True, exist_ok=True)
+        stem = directory / today.isoformat()
+        record = {"date": today.isoformat(), "new_or_changed": [asdict(i) for i in pending],
+                  "open": [asdict(i) for i in open_items]}
+        _write(stem.with_suffix(".json"), json.dumps(record, ensure_ascii=False, indent=2))
+        _write(stem.with_suffix(".md"), alerts_markdown(title, pending, open_items))
+        return str(stem.with_suffix(".md"))
+
+    def email() -> EmailContent:
+        text = "\n".join([title, "", *(f"* {i.line()}" for i in pending)]) + "\n"
+        rows = "".join(f"<tr><td style=\"padding:6px;border-bottom:1px solid #eee;\">"
+                       f"{escape_html(i.line())}</td></tr>" for i in pending)
+        html = (f"<!DOCTYPE html><html><body style=\"font-family:Arial,sans-serif;\">"
+                f"<h1 style=\"font-size:18px;\">{escape_html(title)}</h1>"
+                f"<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\">{rows}</table>"
+                f"</body></html>")
+        return EmailContent(subject=f"[churnkb] {title}", text=text, html=html)
+
+    return Rendered(write_files, email, lambda: alerts_slack(title, pending),
+                    lambda: alerts_teams(title, pending))
+
+
+def alerts_markdown(title: str, pending: list[AlertItem], open_items: list[AlertItem]) -> str:
+    lines = [f"# {escape_markdown(title)}", ""]
+    lines += [f"- {escape_markdown(i.line())}" for i in pending]
+    already = [i for i in open_items if i not in pending]
+    if already:
+        lines += ["", "## Still open (alerted before)", ""]
+        lines += [f"- {escape_markdown(i.line())}" for i in already]
+    return "\n".join(lines) + "\n"
+
+
+def alerts_slack(title: str, pending: list[AlertItem]) -> dict[str, Any]:
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": trim(title, 150)}}]
+    room = SLACK_MAX_BLOCKS - 2
+    for item in pending[:room]:
+        blocks.append({"type": "section", "text": {
+            "type": "mrkdwn", "text": trim(escape_slack(item.line()), SLACK_SECTION_CHARS)}})
+    if len(pending) > room:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape_slack(
+            f"{len(pending) - room} more in today's alert file")}]})
+    return {"text": escape_slack(title), "blocks": blocks}
+
+
+def alerts_teams(title: str, pending: list[AlertItem]) -> dict[str, Any]:
+    body = [{"type": "TextBlock", "text": escape_teams(title), "weight": "Bolder", "wrap": True}]
+    body += [{"type": "TextBlock", "text": escape_teams(i.line()), "wrap": True} for i in pending]
+
+    def message(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+        card = {"type": "AdaptiveCard", "version": "1.4", "body": blocks,
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "fallbackText": escape_teams(title)}
+        return {"type": "message", "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}]}
+
+    notice = {"type": "TextBlock", "wrap": True, "isSubtle": True,
+              "text": "Truncated to fit Teams: the full list is in today's alert file."}
+    while len(body) > 1 and payload_bytes(message(body)) > TEAMS_MAX_BYTES:
+        body.pop()
+        if payload_bytes(message([*body, notice])) <= TEAMS_MAX_BYTES:
+            return message([*body, notice])
+    return message(body)
+
+
+def _write(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)

@@ -1,0 +1,169 @@
+"""Digests end to end: marts -> files, real SMTP on loopback, Slack/Teams receivers, the ledger."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+from datetime import date
+
+import pytest
+from fixtures.publishers import NOW, make_config, smtp_server
+
+from churnkb.cli import main as cli_main
+from churnkb.paths import DataPaths
+from publishers.digests import publish_digests
+from publishers.ledger import Ledger
+
+
+def _channels(receivers: dict, to: str = "product-team@example.com") -> dict:
+    return {
+        "channels": ["file", "email", "slack", "teams"],
+        "email": {"to": [to]},
+        "slack": {"webhook_env": "TEST_SLACK_PRODUCT"},
+        "teams": {"webhook_env": "TEST_TEAMS_PRODUCT"},
+    }
+
+
+@pytest.fixture
+def wired(marts_dir, smtp, slack_receiver, teams_receiver, monkeypatch):
+    """Product goes to every channel; the other departments to files only."""
+    port, state = smtp
+    monkeypatch.setenv("TEST_SLACK_PRODUCT", slack_receiver.url)
+    monkeypatch.setenv("TEST_TEAMS_PRODUCT", teams_receiver.url)
+    config = make_config(marts_dir, {
+        "smtp": {"host": "127.0.0.1", "port": port, "sender": "churnkb@example.com"},
+        "link_base": {"salesforce": "https://acme.my.salesforce.com"},
+        "departments": {"product": _channels({})},
+    })
+    return config, state, slack_receiver, teams_receiver
+
+
+def test_every_department_gets_its_digest_files(marts_dir):
+    report = publish_digests(make_config(marts_dir), now=NOW)
+    assert {item["department"] for item in report.items if item["status"] == "sent"} == {
+        "product", "finance", "support", "customer_success", "sales"}
+    folder = DataPaths(marts_dir).digests("2026-W47")
+    product_md = (folder / "product.md").read_text()
+    assert "Feature requests" in product_md and "SSO" in product_md
+    assert (folder / "product.png").read_bytes().startswith(b"\x89PNG")
+    assert "Involuntary churn" in (folder / "finance.md").read_text()
+    assert "Service complaints" in (folder / "support.txt").read_text()
+    assert "Competitor mentions" in (folder / "sales.html").read_text()
+    assert "Rival CRM" in (folder / "sales.html").read_text()
+    cs = (folder / "customer_success.md").read_text()
+    assert "Checklist breaches" in cs and "Follow-ups due" in cs
+    assert "Revenue lost: 50,000" in (folder / "product.txt").read_text() or "113,000" in product_md
+
+
+def test_email_arrives_with_both_parts_inline_chart_and_headers(wired):
+    config, state, _, _ = wired
+    report = publish_digests(config, now=NOW)
+    assert report.failed == 0
+    assert len(state.messages) == 1
+    received = state.messages[0]
+    assert received.rcpt_to == ["product-team@example.com"]
+    message = email.message_from_bytes(received.data, policy=email.policy.default)
+    assert message.get_content_type() == "multipart/alternative"
+    assert message["Subject"].startswith("[churnkb] Product 2026-W47: ")
+    assert message["From"] == "churnkb@example.com" and message["Message-ID"]
+    plain = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    assert "Top themes" in plain and "SSO" in plain
+    related = [p for p in message.walk() if p.get_content_type() == "multipart/related"]
+    assert related, "the HTML part and its chart must be multipart/related"
+    image = next(p for p in message.walk() if p.get_content_type() == "image/png")
+    cid = image["Content-ID"].strip("<>")
+    assert f'src="cid:{cid}"' in html
+    assert image.get_content().startswith(b"\x89PNG")
+    assert "<script" not in html
+    assert 'href="https://acme.my.salesforce.com/002FB00000"' in html
+
+
+def test_slack_and_teams_payloads_respect_limits(wired):
+    config, _, slack, teams = wired
+    publish_digests(config, now=NOW)
+    assert slack.violations == [] and teams.violations == []
+    assert len(slack.payloads) == 1 and len(teams.payloads) == 1
+    blocks = slack.payloads[0]["blocks"]
+    assert blocks[0]["type"] == "header" and "Product" in blocks[0]["text"]["text"]
+    assert "Full digest:" in json.dumps(blocks[-1])
+    card = teams.payloads[0]["attachments"][0]["content"]
+    assert card["type"] == "AdaptiveCard" and "SSO" in json.dumps(card)
+
+
+def test_rerun_of_a_period_sends_nothing_new(wired):
+    config, state, slack, teams = wired
+    first = publish_digests(config, now=NOW)
+    second = publish_digests(config, period_end=date(2026, 11, 22), now=NOW)
+    assert first.sent == 8  # product: 4 channels, 4 other departments: files
+    assert second.sent == 0 and second.failed == 0
+    assert {item["status"] for item in second.items} == {"skipped"}
+    assert len(state.messages) == 1 and len(slack.payloads) == 1 and len(teams.payloads) == 1
+
+
+def test_a_failing_channel_does_not_stop_the_others_and_a_retry_sends_only_it(wired):
+    config, state, slack, teams = wired
+    slack.fail_with = 500
+    first = publish_digests(config, now=NOW)
+    failed = [item for item in first.items if item["status"] == "failed"]
+    assert [(i["department"], i["channel"]) for i in failed] == [("product", "slack")]
+    assert "HTTP 500" in failed[0]["detail"] and "TEST_SLACK_PRODUCT" in failed[0]["detail"]
+    assert "SECRETPART" not in failed[0]["detail"]  # the webhook URL is a secret
+    assert len(state.messages) == 1 and len(teams.payloads) == 1
+    slack.fail_with = None
+    retry = publish_digests(config, now=NOW)
+    sent = [(i["department"], i["channel"]) for i in retry.items if i["status"] == "sent"]
+    assert sent == [("product", "slack")]
+    assert len(slack.payloads) == 1 and len(state.messages) == 1 and len(teams.payloads) == 1
+
+
+def test_missing_webhook_secret_and_smtp_outage_are_reported_with_what_to_fix(marts_dir):
+    with smtp_server() as (port, _):
+        pass  # the server is gone: nothing listens on this port any more
+    config = make_config(marts_dir, {
+        "smtp": {"host": "127.0.0.1", "port": port},
+        "departments": {"support": {"channels": ["email", "slack"], "email": {"to": ["s@x.io"]},
+                                    "slack": {"webhook_env": "NOT_SET_ANYWHERE"}}},
+    })
+    report = publish_digests(config, now=NOW)
+    details = {i["channel"]: i["detail"] for i in report.items
+               if i["department"] == "support" and i["status"] == "failed"}
+    assert "NOT_SET_ANYWHERE" in details["slack"]
+    assert "publishing.smtp" in details["email"]
+    assert any(i["department"] == "support" and i["channel"] == "file" and i["status"] == "sent"
+               for i in report.items)
+
+
+def test_no_empty_digests(marts_dir):
+    report = publish_digests(make_config(marts_dir), period_end=date(2025, 1, 5), now=NOW)
+    assert {item["status"] for item in report.items} == {"empty"}
+    assert not DataPaths(marts_dir).digests("2025-W01").exists()
+
+
+def test_starttls_and_login(marts_dir, tmp_path, monkeypatch):
+    from fixtures.publishers_tls import loopback_tls
+
+    server_context, ca_file = loopback_tls(tmp_path)
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-pass")
+    with smtp_server(server_context, ("churnkb", "s3cret-pass")) as (port, state):
+        config = make_config(marts_dir, {
+            "smtp": {"host": "127.0.0.1", "port": port, "starttls": True, "username": "churnkb",
+                     "password_env": "TEST_SMTP_PASSWORD", "ca_file": str(ca_file)},
+            "departments": {"finance": {"channels": ["email"], "email": {"to": "cfo@x.io"}}},
+        })
+        report = publish_digests(config, now=NOW)
+    assert report.failed == 0
+    assert [(m.tls, m.auth_user) for m in state.messages] == [(True, "churnkb")]
+
+
+def test_cli_publish_digests_and_dry_run(marts_dir, capsys):
+    args = ["--data-dir", str(marts_dir), "publish", "digests", "--period", "2026-W47"]
+    assert cli_main([*args, "--dry-run"]) == 0
+    assert "dry run" in capsys.readouterr().out
+    assert not Ledger.for_data_dir(marts_dir).path.exists()
+    assert cli_main(args) == 0
+    assert "5 sent" in capsys.readouterr().out
+    assert cli_main(args) == 0
+    assert "0 sent" in capsys.readouterr().out
+    assert cli_main([*args[:-1], "2026-13-99"]) == 2
