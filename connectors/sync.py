@@ -104,27 +104,39 @@ def sync_source(
         max_field_chars=int(settings.get("max_field_chars", DEFAULT_MAX_FIELD_CHARS)),
         full_refresh=full_refresh, run_start=run_start_now(), progress=progress,
     )
-    reports, message = _run_streams(session, runners, ctx)
+    reports, message, fatal = _run_streams(session, unfinished_first(runners, ctx), ctx)
     reports += session.extra_reports()
-    status = overall_status(reports)
+    status = FAILED if fatal else overall_status(reports)
     if status == FAILED and not message:
         message = "every stream failed; see the stream messages"
     report = SyncReport(source, sync_id, status, started_at, utc_now(), reports, message)
     return _finish(data_paths, report)
 
 
+def unfinished_first(runners: list[StreamRunner], ctx: RunContext) -> list[StreamRunner]:
+    """Streams a quota stop (or a failure) left behind go first, so a small daily allocation
+    still moves every stream forward across runs instead of re-spending it on the first ones."""
+    def priority(runner: StreamRunner) -> tuple[bool, str]:
+        state = ctx.state_store.load(runner.stream)
+        return state.last_status == SUCCESS, state.last_run_at or ""
+    return sorted(runners, key=priority)
+
+
 def _run_streams(session: SourceSession, runners: list[StreamRunner], ctx: RunContext
-                 ) -> tuple[list[StreamReport], str]:
+                 ) -> tuple[list[StreamReport], str, bool]:
+    """Reports, the reason the run stopped early (if it did), and whether that is fatal."""
     reports: list[StreamReport] = []
     for index, runner in enumerate(runners):
         report, stop = _run_stream(session, runner, ctx)
         reports.append(report)
         if stop:
+            # A quota stop is partial (resume tomorrow); a credentials error fails the run.
+            fatal = report.status == FAILED
             skipped = [r.stream for r in runners[index + 1:]]
-            reports += [StreamReport(stream=name, status=PARTIAL,
-                                     message=f"not started: {stop}") for name in skipped]
-            return reports, stop
-    return reports, ""
+            reports += [StreamReport(stream=name, status=FAILED if fatal else PARTIAL,
+                                     message="not started") for name in skipped]
+            return reports, stop, fatal
+    return reports, "", False
 
 
 def _run_stream(session: SourceSession, runner: StreamRunner, ctx: RunContext

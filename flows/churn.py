@@ -32,7 +32,18 @@ def _notify_failure_hook(flow_obj: Any, flow_run: FlowRun, state: State) -> None
 # Side-effecting steps: NO_CACHE so a rerun really reruns. Only strings cross task boundaries.
 
 
-@task(retries=2, retry_delay_seconds=[10, 60], cache_policy=NO_CACHE)
+def _worth_retrying(task_obj: Any, task_run: Any, state: State) -> bool:
+    """Retry transient failures only; a missing token fails the same way every time."""
+    try:
+        state.result()
+    except steps.NotRetryable:
+        return False
+    except Exception:
+        return True
+    return True
+
+
+@task(retries=2, retry_delay_seconds=[10, 60], retry_condition_fn=_worth_retrying, cache_policy=NO_CACHE)
 def sync_source_task(
     source: str, config_path: str | None, data_dir: str | None, streams: list[str] | None, full_refresh: bool
 ) -> dict[str, Any]:

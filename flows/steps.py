@@ -24,6 +24,10 @@ class StepFailed(RuntimeError):
     """A step ended in a failed state; the message says which and why (secrets redacted)."""
 
 
+class NotRetryable(StepFailed):
+    """Retrying cannot help (missing credentials, bad config): fail at once with the reason."""
+
+
 @dataclass(frozen=True)
 class FlowInputs:
     """Parameters every flow takes: where the config is and which data directory to use."""
@@ -69,7 +73,9 @@ def check_sync(summary: dict[str, Any]) -> None:
         return
     details = [summary.get("message")] + [f"{row.get('stream')}: {row.get('message')}" for row in failed]
     detail = "; ".join(safe_text(text) for text in details if text)
-    raise StepFailed(f"{summary['source']} sync failed{': ' + detail if detail else ''}")
+    message = f"{summary['source']} sync failed{': ' + detail if detail else ''}"
+    # no stream ran at all: the source could not even be opened (credentials, config)
+    raise (NotRetryable if summary["status"] == "failed" and not summary["rows"] else StepFailed)(message)
 
 
 def run_build(config: Config, *, select: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
@@ -78,6 +84,8 @@ def run_build(config: Config, *, select: list[str] | None = None, full_refresh: 
 
     report = build(config, select=select, full_refresh=full_refresh)
     failures = [safe_text(failure) for failure in (report.failures or [])]
+    if getattr(report, "error", None):
+        failures.insert(0, safe_text(report.error))
     summary = {"success": bool(report.success), "duration_s": round(float(report.duration_s), 2), "failures": failures}
     if not summary["success"]:
         raise StepFailed(f"warehouse build failed: {'; '.join(failures) or 'see dbt logs under the data dir'}")

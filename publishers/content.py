@@ -76,6 +76,8 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list[Cell]]
+    # Forward-looking tables (actions due) alone do not make a digest worth sending.
+    about_period: bool = True
 
 
 @dataclass
@@ -106,8 +108,8 @@ class Digest:
                 f"{int(churned.current)} churned, {format_money(lost.current)} lost")
 
     def is_empty(self) -> bool:
-        return not self.themes and not any(t.rows for t in self.tables) and not any(
-            m.current for m in self.metrics)
+        return not self.themes and not any(t.rows for t in self.tables if t.about_period) and (
+            not any(m.current for m in self.metrics))
 
 
 def trend_arrow(current: float, previous: float) -> str:
@@ -308,7 +310,7 @@ def _checklist_tables(reader: MartReader, period: Period, today: date) -> list[T
     columns = ["Account", "Owner", "Step", "Due", "Done"]
     return [
         Table("Checklist breaches", columns, [_step_row(s) for s in breaches]),
-        Table("Follow-ups due", columns, [_step_row(s) for s in followups]),
+        Table("Follow-ups due", columns, [_step_row(s) for s in followups], about_period=False),
     ]
 
 
@@ -326,7 +328,8 @@ def _actions_table(reader: MartReader, settings: Publishing, categories: set[str
                              format_money(opp["amount_at_risk"]),
                              clean_text(opp["suggested_play"], 200)])
     return Table("Actions due: save opportunities",
-                 ["Account", "Owner", "Reason", "Amount at risk", "Suggested play"], rows)
+                 ["Account", "Owner", "Reason", "Amount at risk", "Suggested play"], rows,
+                 about_period=False)
 
 
 def _chart(events: list[dict], history: list[Period]) -> ChartData:

@@ -37,6 +37,7 @@ class MartReader:
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
         self._columns: dict[str, set[str]] = {}
+        self._rows: dict[tuple, list[dict[str, Any]]] = {}
 
     def columns(self, table: str) -> set[str]:
         if table not in self._columns:
@@ -66,9 +67,13 @@ class MartReader:
         return default
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-        cursor = self.con.execute(sql, params or [])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        """Query results as dicts; memoised, since every department reads the same rows."""
+        key = (sql, tuple(params or ()))
+        if key not in self._rows:
+            cursor = self.con.execute(sql, params or [])
+            names = [d[0] for d in cursor.description]
+            self._rows[key] = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return [dict(row) for row in self._rows[key]]
 
     # -- account columns shared by every query ------------------------------------------------
     def account_columns(self, alias: str = "a") -> str:

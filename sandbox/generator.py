@@ -196,6 +196,7 @@ class _WorldBuilder:
             salesforce_account_id=ids.sf_account,
             hubspot_company_id=ids.hs_company,
             status=story.status,
+            home_system=story.home,
             created_at=story.created_at,
             churned=story.status == CHURNED,
             open_save_opportunity=story.status == AT_RISK,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -113,6 +114,8 @@ class HubSpotSandbox:
         self.port = port
         self._rng = random.Random(0)
         self._http: SandboxHTTPServer | None = None
+        # Requests are served one at a time: helpers and mutate-during-paging edit the tables.
+        self._lock = threading.RLock()
 
     @classmethod
     def from_world(cls, world: Any, **kwargs: Any) -> HubSpotSandbox:
@@ -156,60 +159,69 @@ class HubSpotSandbox:
     @property
     def store(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Type -> id -> record, archived ones included. After editing a record in place call
-        ``tables[type].changed()`` (or use ``update``), so search sees the edit."""
+        ``tables[type].changed([ids])`` (or use ``update``), so search sees the edit."""
         return {t: table.records for t, table in self.tables.items()}
 
     def update(self, object_type: str, object_id: str, properties: Mapping[str, Any]) -> dict:
         """Change properties as a user would: the modification timestamps move to now."""
         table = self._table(object_type)
-        record = table.records[str(object_id)]
-        record["properties"].update({k: as_property_value(v) for k, v in properties.items()})
-        _stamp_modified(object_type, record, now_iso())
-        table.changed()
+        with self._lock:
+            record = table.records[str(object_id)]
+            record["properties"].update({k: as_property_value(v) for k, v in properties.items()})
+            _stamp_modified(object_type, record, now_iso())
+            table.changed([record["id"]])
         return record
 
     def touch(self, object_type: str, n: int, rng: random.Random | None = None) -> list[str]:
         """Modify ``n`` random live records now (hs_lastmodifieddate, updatedAt, one property)."""
         table = self._table(object_type)
         rng = rng or self._rng
-        live = sorted(table.live_ids(), key=int)
-        chosen = rng.sample(live, min(n, len(live)))
-        stamp = now_iso()
-        for object_id in chosen:
-            record = table.records[object_id]
-            record["properties"]["hs_updated_by_user_id"] = str(rng.randint(1_000_000, 9_999_999))
-            _stamp_modified(object_type, record, stamp)
-        table.changed()
+        with self._lock:
+            live = sorted(table.live_ids(), key=int)
+            chosen = rng.sample(live, min(n, len(live)))
+            stamp = now_iso()
+            for object_id in chosen:
+                record = table.records[object_id]
+                record["properties"]["hs_updated_by_user_id"] = str(rng.randint(1_000_000, 9_999_999))
+                _stamp_modified(object_type, record, stamp)
+            table.changed(chosen)
         return chosen
 
     def archive(self, object_type: str, ids: Iterable[str]) -> None:
         """Archive as HubSpot does: archived/archivedAt set, hs_lastmodifieddate untouched."""
         table = self._table(object_type)
         stamp = now_iso()
-        for object_id in ids:
-            record = table.records[str(object_id)]
-            record["archived"], record["archivedAt"] = True, stamp
-        table.changed()
+        ids = [str(i) for i in ids]
+        with self._lock:
+            for object_id in ids:
+                record = table.records[object_id]
+                record["archived"], record["archivedAt"] = True, stamp
+            table.changed(ids)
 
     def add_property(self, object_type: str, name: str, prop_type: str = "string",
                      values: Mapping[str, Any] | None = None) -> None:
         """Schema drift: a new property (optionally with values for some records, set silently)."""
         _check_property_type(prop_type)
         table = self._table(object_type)
-        table.add_property(name, prop_type)
-        for object_id, value in (values or {}).items():
-            table.records[str(object_id)]["properties"][name] = as_property_value(value)
+        with self._lock:
+            table.add_property(name, prop_type)
+            for object_id, value in (values or {}).items():
+                table.records[str(object_id)]["properties"][name] = as_property_value(value)
+            table.changed()
 
     def remove_property(self, object_type: str, name: str) -> None:
-        self._table(object_type).remove_property(name)
+        with self._lock:
+            self._table(object_type).remove_property(name)
 
     def change_property_type(self, object_type: str, name: str, prop_type: str) -> None:
         _check_property_type(prop_type)
-        self._table(object_type).change_property_type(name, prop_type)
+        with self._lock:
+            self._table(object_type).change_property_type(name, prop_type)
 
     def bulk_insert(self, object_type: str, records: Iterable[Mapping[str, Any]]) -> list[str]:
         """Add many records at once (benchmarks: 25k+ deals sharing one hs_lastmodifieddate)."""
-        return self._table(object_type).insert(records)
+        with self._lock:
+            return self._table(object_type).insert(records)
 
     def renew_session(self) -> None:
         """The token works again (a private-app token does not refresh by itself)."""
@@ -225,7 +237,8 @@ class HubSpotSandbox:
         try:
             self._authenticate(request)
             self._inject_fault()
-            response = self._route(request)
+            with self._lock:
+                response = self._route(request)
         except ApiError as error:
             response = error.response()
         response.headers = {**self._rate_limit_headers(), **response.headers}

@@ -38,13 +38,15 @@ def as_property_value(value: Any) -> str | None:
     return str(value)
 
 
+_EPOCH_MS = re.compile(r"-?\d+(\.\d+)?")
+
+
 def to_epoch_ms(text: str) -> float | None:
-    """Epoch-ms string, ISO datetime or ISO date -> epoch ms (UTC); None if unparseable."""
-    text = text.strip()
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+    """ISO datetime, ISO date or epoch-ms string -> epoch ms (UTC); None if unparseable."""
+    if _EPOCH_MS.fullmatch(text):
         return float(text)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
     if parsed.tzinfo is None:
@@ -114,7 +116,8 @@ class ObjectTable:
         self._type_overrides: dict[str, str] = {}
         self._removed: set[str] = set()
         self._types: dict[str, str] | None = None
-        self._columns: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._columns: dict[tuple[str, str], dict[str, Any]] = {}  # always current (patched on change)
+        self._live: set[str] | None = None
         self._search_cache: dict[str, tuple[int, list[str]]] = {}
         self.insert(records)
 
@@ -130,12 +133,28 @@ class ObjectTable:
             ids.append(record["id"])
         self._ids_dirty = True
         self._types = None
-        self.changed()
+        self.changed(ids)
         return ids
 
-    def changed(self) -> None:
-        """Call after editing records in place, so search and columns see the edit."""
+    def changed(self, ids: Iterable[str] | None = None) -> None:
+        """Call after editing records in place, so search sees the edit. Given the changed ids,
+        the parsed columns are patched instead of rebuilt (paging over 100k records stays fast)."""
         self.version += 1
+        if ids is None:
+            self._columns.clear()
+            self._live = None
+            return
+        ids = list(ids)
+        for (name, prop_type), column in self._columns.items():
+            for object_id in ids:
+                self._set_cell(column, object_id, name, prop_type)
+        if self._live is not None:
+            for object_id in ids:
+                record = self.records.get(object_id)
+                if record is None or record["archived"]:
+                    self._live.discard(object_id)
+                else:
+                    self._live.add(object_id)
 
     def add_property(self, name: str, prop_type: str) -> None:
         self._removed.discard(name)
@@ -198,14 +217,16 @@ class ObjectTable:
         return page, None
 
     def live_ids(self) -> set[str]:
-        return {i for i, r in self.records.items() if not r["archived"]}
+        """Ids of the records that are not archived (a copy: callers may change it)."""
+        if self._live is None:
+            self._live = {i for i, r in self.records.items() if not r["archived"]}
+        return set(self._live)
 
     def column(self, name: str, prop_type: str) -> dict[str, Any]:
-        """Id -> parsed value for records with a non-empty value; rebuilt when the data changes."""
-        key = f"{name}\0{prop_type}"
-        cached = self._columns.get(key)
-        if cached and cached[0] == self.version:
-            return cached[1]
+        """Id -> parsed value for records with a non-empty value (built once, then patched)."""
+        key = (name, prop_type)
+        if key in self._columns:
+            return self._columns[key]
         memo: dict[str, Any] = {}  # many records share a value (25k deals, one timestamp)
         column: dict[str, Any] = {}
         for object_id, record in self.records.items():
@@ -216,8 +237,17 @@ class ObjectTable:
                 memo[raw] = raw if prop_type == "string_raw" else parse_typed(prop_type, raw)
             if memo[raw] is not None:
                 column[object_id] = memo[raw]
-        self._columns[key] = (self.version, column)
+        self._columns[key] = column
         return column
+
+    def _set_cell(self, column: dict[str, Any], object_id: str, name: str, prop_type: str) -> None:
+        record = self.records.get(object_id)
+        raw = record["properties"].get(name) if record else None
+        value = None if raw in (None, "") else (raw if prop_type == "string_raw" else parse_typed(prop_type, raw))
+        if value is None:
+            column.pop(object_id, None)
+        else:
+            column[object_id] = value
 
     def cached_search(self, key: str) -> list[str] | None:
         cached = self._search_cache.get(key)

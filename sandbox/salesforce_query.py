@@ -21,6 +21,7 @@ from sandbox.salesforce_schema import (
     STRING_TYPES,
     UNFILTERABLE_TYPES,
     FieldDef,
+    datetime_key,
 )
 from sandbox.soql import (
     BoolOp,
@@ -143,6 +144,8 @@ class _Binder:
         field = self.filterable_field(node.field)
         column = self.table.column(field.name)
         value = self.literal(field, node.value)
+        if value == "" and node.op in ("=", "!="):
+            value = None  # Salesforce stores empty text as null: = '' means = null
         if value is None:
             if node.op == "=":
                 return lambda rid: column.get(rid) is None
@@ -169,7 +172,7 @@ class _Binder:
         if field.type == "boolean":
             raise self.error(INVALID_FILTER, node.field, "invalid operator on boolean field")
         column = self.table.column(field.name)
-        values = frozenset(self.literal(field, literal) for literal in node.values)
+        values = frozenset(self.literal(field, literal) or None for literal in node.values)
         if node.negated:
             return lambda rid: column.get(rid) not in values
         return lambda rid: column.get(rid) in values
@@ -193,9 +196,9 @@ class _Binder:
             return None
         kind, type_ = literal.kind, field.type
         if type_ == "datetime" and kind == "datetime":
-            return literal.value
+            return datetime_key(literal.value)
         if type_ == "date" and kind == "date":
-            return literal.value
+            return literal.value.toordinal()
         if type_ == "boolean" and kind == "boolean":
             return literal.value
         if type_ in NUMBER_TYPES and kind == "number":
@@ -203,13 +206,13 @@ class _Binder:
         if type_ in ID_TYPES and kind == "string":
             return self.id_literal(literal)
         if type_ in STRING_TYPES and kind == "string":
-            return literal.value.casefold() or None
+            return literal.value.casefold()
         raise self.type_mismatch(field, literal)
 
-    def id_literal(self, literal: Literal) -> str | None:
+    def id_literal(self, literal: Literal) -> str:
         text = literal.value
         if text == "":
-            return None
+            return ""  # sorts before every id: a cursor's starting point
         if len(text) not in (15, 18) or not text.isalnum():
             raise self.error(INVALID_FILTER, literal, f"invalid ID field: {text}")
         return salesforce_18(text) if len(text) == 15 else text
@@ -233,6 +236,8 @@ class _Binder:
         column = self.table.column(field.name)
         # Python sorts descending by reversing, so the null marker flips with the direction.
         null_marker = 0 if item.nulls_first != item.descending else 2
+        if None not in column.values():  # the common case (stamps, ids): sort by the value itself
+            return column.__getitem__, item.descending, null_marker
 
         def key(rid: str) -> tuple:
             value = column.get(rid)
@@ -284,6 +289,9 @@ def _sort(ids: list[str], plan: list[tuple[Callable[[str], tuple], bool, int]]) 
         descending = plan[0][1]
         if len(keys) == 1:
             ids.sort(key=keys[0], reverse=descending)
+        elif len(keys) == 2:
+            first, second = keys
+            ids.sort(key=lambda rid: (first(rid), second(rid)), reverse=descending)
         else:
             ids.sort(key=lambda rid: tuple(key(rid) for key in keys), reverse=descending)
         return

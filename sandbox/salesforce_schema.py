@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sandbox.ids import SALESFORCE_PREFIXES
@@ -255,12 +255,32 @@ def _exact(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def datetime_key(moment: datetime) -> int:
+    """An aware datetime as epoch microseconds: ints compare and sort much faster."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _datetime_comparable(value: Any) -> int | None:
+    parsed = parse_datetime_value(value)
+    return None if parsed is None else datetime_key(parsed)
+
+
+def _date_comparable(value: Any) -> int | None:
+    parsed = parse_date_value(value)
+    return None if parsed is None else parsed.toordinal()
+
+
 def comparable_for(type_: str) -> Callable[[Any], Any]:
-    """The function turning a stored value of ``type_`` into its SOQL-comparable form (or None)."""
+    """The function turning a stored value of ``type_`` into its SOQL-comparable form (or None):
+    epoch microseconds for datetimes, ordinals for dates, floats, bools, case-folded text."""
     if type_ == "datetime":
-        return parse_datetime_value
+        return _datetime_comparable
     if type_ == "date":
-        return parse_date_value
+        return _date_comparable
     if type_ in NUMBER_TYPES:
         return _number
     if type_ == "boolean":

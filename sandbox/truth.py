@@ -77,6 +77,7 @@ class CustomerTruth:
     salesforce_account_id: str | None
     hubspot_company_id: str | None
     status: str  # RETAINED | SAVED | AT_RISK | CHURNED
+    home_system: str  # "salesforce" | "hubspot": where checklist activities and the exit note are recorded
     created_at: datetime
     churned: bool = False  # status == CHURNED
     open_save_opportunity: bool = False  # status == AT_RISK: an open cancellation notice

@@ -189,3 +189,12 @@ def test_one_failed_stream_in_a_partial_run_fails_the_sync():
                         {"stream": "account", "status": "success", "message": ""}]}
     with pytest.raises(StepFailed, match="case: HTTP 500"):
         check_sync(summary)
+
+
+def test_a_source_that_cannot_open_is_not_retried():
+    from flows.steps import NotRetryable
+
+    summary = {"source": "hubspot", "status": "failed", "rows": [],
+               "message": "set the environment variable HUBSPOT_ACCESS_TOKEN"}
+    with pytest.raises(NotRetryable, match="HUBSPOT_ACCESS_TOKEN"):
+        check_sync(summary)

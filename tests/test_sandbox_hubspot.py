@@ -434,3 +434,45 @@ def test_latency_fault_still_answers():
     with _portal(faults=Faults(latency_ms=5)) as portal:
         client = hubspot_client(portal.base_url, DEFAULT_TOKEN)
         assert len(client.crm.deals.basic_api.get_page(limit=3).results) == 3
+
+
+# -- the generated world -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("object_type", ["companies", "contacts", "deals", "tickets", "notes", "tasks",
+                                         "feedback_submissions"])
+def test_generated_world_pages_to_the_end_live_and_archived(hubspot_sandbox, object_type):
+    client = hubspot_client(hubspot_sandbox.base_url, DEFAULT_TOKEN)
+    truth = hubspot_sandbox.store[object_type].values()
+    live = _all_pages(client.crm.objects.basic_api, object_type=object_type, limit=100)
+    archived = _all_pages(client.crm.objects.basic_api, object_type=object_type, limit=100, archived=True)
+    assert sorted(r.id for r in live) == sorted(r["id"] for r in truth if not r["archived"])
+    assert sorted(r.id for r in archived) == sorted(r["id"] for r in truth if r["archived"])
+
+
+def test_generated_world_serves_churn_signals(hubspot_sandbox):
+    client = hubspot_client(hubspot_sandbox.base_url, DEFAULT_TOKEN)
+    lost = _search(client, [[Filter(property_name="dealstage", operator="EQ", value="closedlost")]],
+                   properties=["closed_lost_reason", "amount"])
+    assert lost.total > 0 and any(r.properties["closed_lost_reason"] for r in lost.results)
+    cancellations = client.crm.tickets.search_api.do_search(public_object_search_request={
+        "filterGroups": [{"filters": [{"propertyName": "hs_ticket_category", "operator": "EQ",
+                                       "value": "CANCELLATION"}]}], "limit": 5})
+    assert cancellations.total > 0
+    ticket_types = {p.name: p.type for p in client.crm.properties.core_api.get_all("tickets").results}
+    assert ticket_types["hs_ticket_category"] == "enumeration" and ticket_types["closed_date"] == "datetime"
+
+
+def test_same_seed_gives_the_same_answers():
+    from sandbox.generator import generate_world
+
+    def answers(seed: int) -> list:
+        with HubSpotSandbox.from_world(generate_world(accounts=15, seed=seed)) as portal:
+            client = hubspot_client(portal.base_url, DEFAULT_TOKEN)
+            deals = _all_pages(client.crm.deals.basic_api, limit=20, associations=["companies"])
+            notes = _all_pages(client.crm.objects.basic_api, object_type="notes", properties=["hs_note_body"])
+            links = _batch_read(client, "companies", "contacts", [c.id for c in _all_pages(
+                client.crm.companies.basic_api, limit=100)])
+            return [d.to_dict() for d in deals + notes] + [r.to_dict() for r in links.results]
+
+    assert answers(11) == answers(11)
+    assert answers(11) != answers(12)

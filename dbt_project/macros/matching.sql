@@ -23,8 +23,8 @@
 {% macro normalize_name(expression) %}
   {#- `Acme, Inc.` and `ACME Inc` match: lower-case, punctuation out, legal suffixes out. -#}
   nullif(trim(regexp_replace(
-    regexp_replace(lower(trim({{ expression }})), '[^a-z0-9]+', ' ', 'g'),
-    '\s+(inc|incorporated|llc|ltd|limited|corp|corporation|co|company|gmbh|ag|sa|sas|bv|plc|pty)$', '', 'g')), '')
+    trim(regexp_replace(lower(trim({{ expression }})), '[^a-z0-9]+', ' ', 'g')),
+    '\s+(inc|incorporated|llc|ltd|limited|corp|corporation|co|company|gmbh|ag|sa|s a|sas|bv|plc|pty)$', '')), '')
 {% endmacro %}
 
 

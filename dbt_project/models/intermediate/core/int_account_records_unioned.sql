@@ -21,22 +21,27 @@ hs_contact_companies as (
     )
 ),
 
-contact_domains as (
-    select 'salesforce' as source_system, account_id as source_account_id, email_domain
+contact_emails as (
+    select 'salesforce' as source_system, account_id as source_account_id, email
     from {{ ref('stg_salesforce__contacts') }}
-    where not is_deleted and account_id is not null and email_domain is not null
+    where not is_deleted and account_id is not null
     union all
-    select 'hubspot', links.company_id, contacts.email_domain
+    select 'hubspot', links.company_id, contacts.email
     from {{ ref('stg_hubspot__contacts') }} as contacts
     inner join hs_contact_companies as links on links.contact_id = contacts.contact_id
-    where not contacts.is_deleted and contacts.email_domain is not null
+    where not contacts.is_deleted
+),
+
+contact_domains as (
+    select source_system, source_account_id, {{ email_domain('email') }} as email_domain
+    from contact_emails
 ),
 
 dominant_contact_domain as (
     -- free-mail domains say nothing about the employer
     select source_system, source_account_id, email_domain as contact_domain
     from contact_domains
-    where not {{ is_free_email_domain('email_domain') }}
+    where email_domain is not null and not {{ is_free_email_domain('email_domain') }}
     group by source_system, source_account_id, email_domain
     qualify row_number() over (
         partition by source_system, source_account_id order by count(*) desc, email_domain
@@ -48,8 +53,8 @@ records as (
         'salesforce' as source_system,
         account_id as source_account_id,
         account_name,
-        domain,
-        normalized_name,
+        {{ normalize_domain('website') }} as domain,
+        {{ normalize_name('account_name') }} as normalized_name,
         created_at
     from sf_accounts
     union all
@@ -57,8 +62,8 @@ records as (
         'hubspot',
         company_id,
         company_name,
-        domain,
-        normalized_name,
+        coalesce({{ normalize_domain('domain') }}, {{ normalize_domain('website') }}),
+        {{ normalize_name('company_name') }},
         created_at
     from hs_companies
 ),

@@ -130,12 +130,13 @@ hs_cancellation_tickets as (
         hs_ticket_companies.company_id,
         tickets.created_at,
         tickets.created_at,
-        cast(null as timestamp),
+        cast(tickets.cancellation_effective_date as timestamp),
         cast(null as double),
-        cast(null as varchar),
+        tickets.cancellation_reason_raw,
         cast(null as varchar),
         case
-            when lower(coalesce(ticket_stages.stage_label, '')) like '%saved%' then 'saved'
+            when lower(coalesce(tickets.cancellation_outcome, ticket_stages.stage_label, '')) like '%saved%'
+                then 'saved'
             when coalesce(ticket_stages.is_closed, false) or tickets.closed_at is not null then 'closed'
             else 'open'
         end,

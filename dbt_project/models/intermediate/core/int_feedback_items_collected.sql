@@ -125,6 +125,7 @@ final as (
         located.title,
         located.body_text,
         regexp_matches(lower(coalesce(located.title, '') || ' ' || located.body_text), '{{ exit_pattern }}')
+            or (located.source_object in ('Note', 'notes') and located.noted_at >= linked_events.notice_at)
             as is_exit_interview,
         located.feedback_source,
         case when located.direct_churn_event_id is not null then 'association' else 'time_window' end
@@ -134,6 +135,8 @@ final as (
         on window_events.source_system = located.source_system
         and window_events.source_object = located.source_object
         and window_events.source_record_id = located.source_record_id
+    left join events as linked_events
+        on linked_events.churn_event_id = coalesce(located.direct_churn_event_id, window_events.churn_event_id)
     where coalesce(located.direct_churn_event_id, window_events.churn_event_id) is not null
 )
 

@@ -14,8 +14,8 @@ final as (
     select
         trim(id) as company_id,
         {{ nullif_blank('name') }} as company_name,
-        coalesce({{ normalize_domain('domain') }}, {{ normalize_domain('website') }}) as domain,
-        {{ normalize_name('name') }} as normalized_name,
+        {{ nullif_blank('domain') }} as domain,
+        {{ nullif_blank('website') }} as website,
         {{ nullif_blank('industry') }} as industry,
         {{ nullif_blank('lifecyclestage') }} as lifecycle_stage,
         {{ nullif_blank('hubspot_owner_id') }} as owner_id,

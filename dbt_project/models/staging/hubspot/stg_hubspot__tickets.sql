@@ -1,7 +1,8 @@
 with source as (
     {{ raw_stream('hubspot', 'tickets', hubspot_envelope() + [
         'subject', 'content', 'hs_pipeline', 'hs_pipeline_stage', 'hs_ticket_category', 'hs_ticket_priority',
-        'createdate', 'closed_date', 'source_type', 'hubspot_owner_id', 'hs_lastmodifieddate'
+        'createdate', 'closed_date', 'source_type', 'hubspot_owner_id', 'hs_lastmodifieddate',
+        'cancellation_reason', 'cancellation_effective_date', 'cancellation_outcome'
     ]) }}
 ),
 
@@ -23,6 +24,10 @@ final as (
         {{ to_utc_timestamp('closed_date') }} as closed_at,
         {{ nullif_blank('source_type') }} as source_type,
         {{ nullif_blank('hubspot_owner_id') }} as owner_id,
+        -- custom cancellation properties (unprefixed snake case, as orgs name them)
+        {{ nullif_blank('cancellation_reason') }} as cancellation_reason_raw,
+        {{ to_date('cancellation_effective_date') }} as cancellation_effective_date,
+        {{ nullif_blank('cancellation_outcome') }} as cancellation_outcome,
         {{ hubspot_envelope_columns() }}
     from latest
     where id is not null

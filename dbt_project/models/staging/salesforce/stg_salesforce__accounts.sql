@@ -17,8 +17,6 @@ final as (
         {{ nullif_blank('"Type"') }} as account_type,
         {{ nullif_blank('"Industry"') }} as industry,
         {{ nullif_blank('"Website"') }} as website,
-        {{ normalize_domain('"Website"') }} as domain,
-        {{ normalize_name('"Name"') }} as normalized_name,
         {{ sf_id18('"OwnerId"') }} as owner_id,
         {{ sf_id18('"ParentId"') }} as parent_account_id,
         {{ to_number('"AnnualRevenue"') }} as annual_revenue,

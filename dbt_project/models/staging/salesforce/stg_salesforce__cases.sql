@@ -2,7 +2,7 @@ with source as (
     {{ raw_stream('salesforce', 'case', [
         'Id', 'CaseNumber', 'AccountId', 'ContactId', 'Subject', 'Description', 'Status', 'IsClosed',
         'ClosedDate', 'Priority', 'Origin', 'Type', 'Reason', 'RecordTypeId', 'OwnerId',
-        'Cancellation_Reason__c', 'Cancellation_Effective_Date__c', 'Cancellation_Outcome__c',
+        'Cancellation_Reason__c', 'Cancellation_Effective_Date__c', 'Outcome__c', 'Cancellation_Outcome__c',
         'IsDeleted', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp'
     ]) }}
 ),
@@ -31,7 +31,7 @@ final as (
         {{ sf_id18('"OwnerId"') }} as owner_id,
         {{ nullif_blank('"Cancellation_Reason__c"') }} as cancellation_reason_raw,
         {{ to_date('"Cancellation_Effective_Date__c"') }} as cancellation_effective_date,
-        {{ nullif_blank('"Cancellation_Outcome__c"') }} as cancellation_outcome,
+        {{ nullif_blank('coalesce("Outcome__c", "Cancellation_Outcome__c")') }} as cancellation_outcome,
         coalesce({{ to_bool('"IsDeleted"') }}, false) as is_deleted,
         {{ to_utc_timestamp('"CreatedDate"') }} as created_at,
         {{ to_utc_timestamp('coalesce("SystemModstamp", "LastModifiedDate")') }} as updated_at,

@@ -1,0 +1,71 @@
+"""``churnkb sandbox`` as a user runs it: a foreground process printing the exports to use."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from churnkb.commands.sandbox import READY_LINE
+from connectors.clients import hubspot_client, salesforce_client
+
+
+def _exports(process: subprocess.Popen) -> dict[str, str]:
+    """Read stdout up to the ready line; collect ``export NAME=value``."""
+    env: dict[str, str] = {}
+    for line in process.stdout:
+        line = line.strip()
+        if line.startswith("export "):
+            name, _, value = line.removeprefix("export ").partition("=")
+            env[name] = value
+        if line == READY_LINE:
+            return env
+    raise AssertionError(f"churnkb sandbox exited early: {process.stderr.read()}")
+
+
+@pytest.fixture
+def running_cli():
+    env = {k: v for k, v in os.environ.items() if k != "CHURNKB_CONFIG"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "churnkb", "sandbox", "--accounts", "12", "--seed", "5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        process.stdout.close()
+        process.stderr.close()
+
+
+def test_cli_serves_both_crms_until_sigterm(running_cli):
+    env = _exports(running_cli)
+    assert set(env) == {"SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN", "HUBSPOT_BASE_URL",
+                        "HUBSPOT_ACCESS_TOKEN"}
+    assert env["HUBSPOT_BASE_URL"].startswith("http://127.0.0.1:")
+    hubspot = hubspot_client(env["HUBSPOT_BASE_URL"], env["HUBSPOT_ACCESS_TOKEN"])
+    assert hubspot.crm.companies.basic_api.get_page(limit=5).results
+    salesforce = salesforce_client(env["SALESFORCE_INSTANCE_URL"], env["SALESFORCE_ACCESS_TOKEN"])
+    assert salesforce.query("SELECT Id, Name FROM Account")["totalSize"] > 0
+
+    running_cli.send_signal(signal.SIGTERM)
+    assert running_cli.wait(timeout=15) == 0
+    assert "sandboxes stopped" in running_cli.stderr.read()
+
+
+def test_cli_rejects_an_unknown_fault_with_a_clear_message():
+    result = subprocess.run([sys.executable, "-m", "churnkb", "sandbox", "--faults", "explode_every=3"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "unknown fault 'explode_every'" in result.stderr and result.stdout == ""
+
+
+def test_cli_help_documents_the_options():
+    result = subprocess.run([sys.executable, "-m", "churnkb", "sandbox", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    for option in ("--accounts", "--seed", "--faults", "--salesforce-port", "--hubspot-port"):
+        assert option in result.stdout
