@@ -112,6 +112,17 @@ def dbt_vars(config: Config) -> dict[str, Any]:
     return values
 
 
+def dbt_project_dir(config: Config) -> Path:
+    """The dbt project to run: ``warehouse.dbt_project_dir`` (relative to the config file) or ours."""
+    configured = config.section("warehouse").get("dbt_project_dir")
+    if not configured:
+        return DBT_PROJECT_DIR
+    path = Path(configured).expanduser()
+    if not path.is_absolute() and config.path is not None:
+        path = config.path.parent / path
+    return path.resolve()
+
+
 def dbt_args(
     command: str,
     config: Config,
@@ -120,13 +131,14 @@ def dbt_args(
     full_refresh: bool = False,
     extra: list[str] | None = None,
 ) -> list[str]:
-    """The dbt CLI arguments for ``command`` run against this config's data directory."""
+    """The dbt CLI arguments for ``command`` (e.g. ``build``, ``docs generate``) on this config's data."""
     paths = DataPaths(config.data_dir)
     values = dbt_vars(config)
+    project = dbt_project_dir(config)
     args = [
-        command,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
+        *command.split(),
+        "--project-dir", str(project),
+        "--profiles-dir", str(project),
         "--target-path", str(paths.dbt_target),
         "--log-path", str(paths.dbt_logs),
         "--vars", json.dumps(values),
@@ -152,6 +164,18 @@ def build(config: Config, *, select: list[str] | None = None, full_refresh: bool
     with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock):
         outcome = dbtRunner().invoke(args)
     return _report(outcome, time.monotonic() - started)
+
+
+def generate_docs(config: Config) -> Path:
+    """Run ``dbt docs generate`` (catalog read from the warehouse); return the site's index.html."""
+    from dbt.cli.main import dbtRunner
+
+    paths = DataPaths(config.data_dir)
+    with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock):
+        outcome = dbtRunner().invoke(dbt_args("docs generate", config))
+    if not outcome.success:
+        raise WarehouseError(f"dbt docs generate failed: {_first_line(str(outcome.exception or outcome.result))}")
+    return paths.dbt_target / "index.html"
 
 
 def _report(outcome: Any, duration_s: float) -> BuildReport:

@@ -134,9 +134,12 @@ class HubSpotConnection:
         self.stop_share = float(settings.get("stop_at_daily_share", 0.8))
         self.last_search = 0.0
         self.requests = 0
+        self.over_share = ""
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Call an API method on its raw path and return the parsed JSON body."""
+        if self.over_share:  # stop before the next request; the last page was still used
+            raise QuotaReached(self.over_share)
         self.requests += 1
         try:
             response = fn(*args, _preload_content=False, **kwargs)
@@ -161,7 +164,7 @@ class HubSpotConnection:
             return
         used, total = int(limit) - int(remaining), int(limit)
         if total and used / total >= self.stop_share:
-            raise QuotaReached(f"HubSpot daily usage {used}/{total} reached the configured stop "
+            self.over_share = (f"HubSpot daily usage {used}/{total} reached the configured stop "
                                f"share {self.stop_share:.0%}")
 
     def _translate(self, exc: Exception) -> Exception:

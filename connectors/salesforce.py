@@ -19,6 +19,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceExpiredSession,
+    SalesforceMalformedRequest,
     SalesforceRefusedRequest,
 )
 
@@ -35,6 +36,7 @@ STREAM_OBJECTS = {
 }
 CURSOR_CANDIDATES = ("SystemModstamp", "LastModifiedDate", "CreatedDate")
 UNSELECTABLE_TYPES = {"address", "location", "base64"}  # compound and binary fields
+MAX_LOCATOR_RESTARTS = 3
 T = TypeVar("T")
 
 
@@ -193,6 +195,24 @@ class SalesforceStream:
         start = None
         if landing.state.cursor and not ctx.full_refresh:
             start = parse_timestamp(landing.state.cursor) - self.lookback
+        for restart in range(MAX_LOCATOR_RESTARTS + 1):
+            try:
+                self._read_window(ctx, landing, fields, cursor, start)
+                return
+            except SalesforceMalformedRequest as exc:
+                # An expired query locator (Salesforce keeps few cursors open) is not fatal:
+                # land what we have and query again from the newest landed cursor.
+                if "INVALID_QUERY_LOCATOR" not in str(exc.content) or \
+                        restart == MAX_LOCATOR_RESTARTS:
+                    raise
+                self._land_and_checkpoint(landing, cursor, ctx.run_start)
+                if landing.state.cursor:
+                    start = parse_timestamp(landing.state.cursor)
+                log.warning("Salesforce %s: query locator expired; re-querying from %s",
+                            self.obj, start)
+
+    def _read_window(self, ctx: RunContext, landing: StreamLanding, fields: list[str],
+                     cursor: str, start: datetime | None) -> None:
         soql = build_soql(self.obj, fields, cursor, start, ctx.run_start)
         headers = {"Sforce-Query-Options": f"batchSize={self.page_size}"}
         sf = self.conn.sf

@@ -66,7 +66,7 @@ def publish_alerts(config: Config, *, now: datetime | None = None,
                    dry_run: bool = False) -> PublishReport:
     settings = Publishing.from_config(config)
     now = now or datetime.now(UTC)
-    today = now.date()
+    today = settings.local_date(now)
     options = settings.get("alerts", {}) or {}
     with open_marts(config) as con:
         items = collect_alerts(MartReader(con), options, today)

@@ -137,6 +137,9 @@ def build_digest(reader: MartReader, settings: Publishing, department: str, peri
     previous = period.previous()
     events = reader.churn_events(history[0].start, period.end)
     feedback = reader.feedback_items(previous.start, period.end)
+    features = _feature_keywords(settings)
+    for item in feedback:
+        item["theme"] = theme_of(item, features)
     mine_now = [e for e in events if e["reason"] in categories and _within(e["event_date"], period)]
     mine_before = [e for e in events if e["reason"] in categories
                    and _within(e["event_date"], previous)]
@@ -164,15 +167,39 @@ def _within(day: object, period: Period) -> bool:
 
 
 def _routes_to(item: dict[str, Any], categories: set[str], department: str) -> bool:
-    return item["category"] in categories or item.get("department") == department
+    return (item["category"] in categories or item.get("department") == department
+            or department in (item.get("departments") or []))
 
 
 def _amount(events: list[dict[str, Any]]) -> float:
     return float(sum(e["amount_lost"] or 0 for e in events))
 
 
+def _feature_keywords(settings: Publishing) -> dict[str, list[str]]:
+    """publishing.features: feature name -> keywords (case-insensitive) found in feedback text."""
+    features = settings.get("features", {}) or {}
+    return {str(name): [str(k).lower() for k in (keywords or [name])]
+            for name, keywords in features.items()}
+
+
+def theme_of(item: dict[str, Any], features: dict[str, list[str]]) -> str:
+    """A mart's theme column, else a configured feature the text names (product feedback), else
+    the competitor, else the reason the CRM recorded, else the category."""
+    if item.get("theme"):
+        return clean_text(item["theme"], NAME_CHARS)
+    if item["category"] == "product" and features:
+        text = str(item.get("body_text") or "").lower()
+        for name, keywords in features.items():
+            if any(keyword in text for keyword in keywords):
+                return clean_text(name, NAME_CHARS)
+    if item["category"] == "competitor" and item.get("competitor"):
+        return clean_text(item["competitor"], NAME_CHARS)
+    return (clean_text(item.get("stated_reason_raw"), NAME_CHARS)
+            or clean_text(item["category"], NAME_CHARS) or "unknown")
+
+
 def _theme_of(item: dict[str, Any]) -> str:
-    return clean_text(item.get("theme") or item["category"], NAME_CHARS) or "unknown"
+    return item.get("theme") or clean_text(item["category"], NAME_CHARS) or "unknown"
 
 
 def _themes(now: list[dict], before: list[dict], settings: Publishing) -> list[Theme]:
@@ -256,7 +283,7 @@ def _department_tables(reader: MartReader, settings: Publishing, department: str
         return [_feedback_table("Service complaints",
                                 [f for f in feedback if f["category"] == "service"], settings)]
     if department == "sales":
-        mentions = [dict(f, theme=f.get("competitor") or f.get("theme"))
+        mentions = [dict(f, theme=clean_text(f.get("competitor"), NAME_CHARS) or "unnamed")
                     for f in feedback if f["category"] == "competitor"]
         return [_grouped_table("Competitor mentions", "Competitor", mentions)]
     if department == "customer_success":

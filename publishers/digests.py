@@ -29,9 +29,10 @@ def publish_digests(config: Config, *, period_end: date | None = None,
     (default: the last complete period before ``now``). ``dry_run`` builds but sends nothing."""
     settings = Publishing.from_config(config)
     now = now or datetime.now(UTC)
+    today = settings.local_date(now)
     period = (period_containing(period_end, settings.period_kind) if period_end
-              else last_complete_period(now.date(), settings.period_kind))
-    digests = build_all(config, settings, period, now.date())
+              else last_complete_period(today, settings.period_kind))
+    digests = build_all(config, settings, period, today)
     ledger = Ledger.for_data_dir(config.data_dir)
     report = PublishReport()
     for department, digest in digests.items():

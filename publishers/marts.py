@@ -76,16 +76,29 @@ class MartReader:
         return [dict(row) for row in self._rows[key]]
 
     # -- account columns shared by every query ------------------------------------------------
-    def account_columns(self, alias: str = "a") -> str:
-        c = self.col
+    def _first(self, *candidates: tuple[str, str, tuple[str, ...]]) -> str:
+        """coalesce() over the (alias, table, names) candidates that exist; NULL when none do."""
+        found = [self.col(alias, table, *names) for alias, table, names in candidates
+                 if alias and self.has(table)]
+        found = [expr for expr in found if expr != "null"]
+        return f"coalesce({', '.join(found)})" if found else "null"
+
+    def account_columns(self, alias: str = "a", events: str | None = None) -> str:
+        """Account name, owner and CRM ids: from dim_accounts, else from the churn event."""
+        e = "fct_churn_events"
+        a = "dim_accounts"
+        owner_name = self._first((alias, a, ("owner_name", "account_owner_name")),
+                                 (events, e, ("owner_name",)))
+        owner_email = self._first((alias, a, ("owner_email", "account_owner_email")),
+                                  (events, e, ("owner_email",)))
         return ", ".join([
-            f"{c(alias, 'dim_accounts', 'account_name')} as account_name",
-            f"{c(alias, 'dim_accounts', 'owner_name', 'account_owner_name')} as owner_name",
-            f"{c(alias, 'dim_accounts', 'owner_email', 'account_owner_email')} as owner_email",
-            f"{c(alias, 'dim_accounts', 'salesforce_account_id')} as salesforce_account_id",
-            f"{c(alias, 'dim_accounts', 'hubspot_company_id')} as hubspot_company_id",
-            f"{c(alias, 'dim_accounts', 'salesforce_owner_id')} as salesforce_owner_id",
-            f"{c(alias, 'dim_accounts', 'hubspot_owner_id')} as hubspot_owner_id",
+            f"{self.col(alias, a, 'account_name')} as account_name",
+            f"{owner_name} as owner_name",
+            f"{owner_email} as owner_email",
+            f"{self.col(alias, a, 'salesforce_account_id')} as salesforce_account_id",
+            f"{self.col(alias, a, 'hubspot_company_id')} as hubspot_company_id",
+            f"{self.col(alias, a, 'salesforce_owner_id')} as salesforce_owner_id",
+            f"{self.col(alias, a, 'hubspot_owner_id')} as hubspot_owner_id",
         ])
 
     def churn_events(self, since: date, until: date) -> list[dict[str, Any]]:
@@ -98,7 +111,8 @@ class MartReader:
                    coalesce(e.primary_reason_category, 'unknown') as reason,
                    {c('e', t, 'record_url')} as record_url,
                    cast(coalesce(e.churned_at, e.notice_at) as date) as event_date,
-                   {self.account_columns()}
+                   {c('e', t, 'competitor_name', 'competitor')} as competitor,
+                   {self.account_columns(events='e')}
             from fct_churn_events e left join dim_accounts a using (account_id)
             where cast(coalesce(e.churned_at, e.notice_at) as date) >= ?
               and cast(coalesce(e.churned_at, e.notice_at) as date) < ?
@@ -108,6 +122,8 @@ class MartReader:
     def feedback_items(self, since: date, until: date) -> list[dict[str, Any]]:
         c = self.col
         t = "fct_feedback_items"
+        competitor = self._first(("f", t, ("competitor", "competitor_name")),
+                                 ("e", "fct_churn_events", ("competitor_name",)))
         return self.rows(f"""
             select f.feedback_id, f.churn_event_id, f.account_id, f.source_system,
                    {c('f', t, 'source_record_id')} as source_record_id,
@@ -116,9 +132,10 @@ class MartReader:
                    left(f.body_text, {BODY_CHARS}) as body_text,
                    coalesce(f.category, 'unknown') as category, f.department, f.is_exit_interview,
                    {c('f', t, 'theme', 'feature', 'subcategory')} as theme,
-                   {c('f', t, 'competitor', 'competitor_name')} as competitor,
-                   {c('e', 'fct_churn_events', 'amount_lost')} as amount_lost,
-                   {self.account_columns()}
+                   {c('f', t, 'departments', default='null::varchar[]')} as departments,
+                   {competitor} as competitor,
+                   e.stated_reason_raw, e.amount_lost,
+                   {self.account_columns(events='e')}
             from fct_feedback_items f
             left join dim_accounts a using (account_id)
             left join fct_churn_events e on e.churn_event_id = f.churn_event_id

@@ -41,7 +41,7 @@ def publish_reengagement(config: Config, *, now: datetime | None = None,
     (account, trigger), never twice."""
     settings = Publishing.from_config(config)
     now = now or datetime.now(UTC)
-    today = now.date()
+    today = settings.local_date(now)
     with open_marts(config) as con:
         candidates = [c for c in MartReader(con).reengagement_candidates()
                       if (as_date(c["eligible_from"]) or today) <= today]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from churnkb.config import Config, ConfigError
 
@@ -41,6 +43,15 @@ class Publishing:
     @property
     def period_kind(self) -> str:
         return str(self.get("period", "weekly"))
+
+    def local_date(self, now: datetime) -> date:
+        """Today in publishing.timezone: periods and due dates follow the recipients' calendar."""
+        name = str(self.get("timezone", "UTC"))
+        try:
+            return now.astimezone(ZoneInfo(name)).date()
+        except ZoneInfoNotFoundError:
+            raise ConfigError(f"{self.where}: publishing.timezone {name!r} is not a known time "
+                              "zone (use e.g. UTC or Europe/Berlin)") from None
 
     @property
     def routing(self) -> dict[str, list[str]]:

@@ -22,7 +22,7 @@ _BIDI_CONTROLS = dict.fromkeys(
 )
 _WHITESPACE = re.compile(r"\s+")
 # What can start emphasis, code, links or block syntax; '(' is harmless once '[' is escaped.
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]#|~>])")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]#|~])")
 # Stripping a 1 MB note needs no more than this much of it.
 _MAX_INPUT_CHARS = 20_000
 
@@ -31,6 +31,7 @@ class _TextExtractor(HTMLParser):
     """Collects text nodes, skipping the contents of script/style elements."""
 
     _SKIP = {"script", "style", "head", "title"}
+    _BLOCKS = {"br", "p", "div", "li", "tr", "td", "h1", "h2", "h3"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -40,12 +41,14 @@ class _TextExtractor(HTMLParser):
     def handle_starttag(self, tag: str, attrs) -> None:  # noqa: ANN001
         if tag in self._SKIP:
             self._skipping += 1
-        elif tag in {"br", "p", "div", "li", "tr"}:
+        elif tag in self._BLOCKS:
             self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP and self._skipping:
             self._skipping -= 1
+        elif tag in self._BLOCKS:
+            self.parts.append(" ")
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:

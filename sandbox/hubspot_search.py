@@ -180,24 +180,28 @@ def _comparison(flt: Filter, prop_type: str) -> Callable[[Any], bool]:
     }[op]
 
 
-def _match_filter(table: ObjectTable, types: dict[str, str], flt: Filter, live: set[str]) -> set[str]:
+def _match_filter(table: ObjectTable, types: dict[str, str], flt: Filter, candidates: set[str]) -> set[str]:
+    """The candidates that pass ``flt`` (a group narrows its candidates filter by filter)."""
     prop_type = types[flt.property_name]
     column = table.column(flt.property_name, prop_type)
     if flt.operator == "HAS_PROPERTY":
-        return set(column)
+        return candidates & column.keys()
     if flt.operator == "NOT_HAS_PROPERTY":
-        return live - column.keys()
+        return candidates - column.keys()
     test = _comparison(flt, prop_type)
-    hits = {object_id for object_id, value in column.items() if test(value)}
+    if len(candidates) < len(column):
+        hits = {i for i in candidates if i in column and test(column[i])}
+    else:
+        hits = {i for i, value in column.items() if test(value)} & candidates
     # The negated operators also match records without a value.
-    return live - hits if flt.operator in ("NEQ", "NOT_IN", "NOT_CONTAINS_TOKEN") else hits
+    return candidates - hits if flt.operator in ("NEQ", "NOT_IN", "NOT_CONTAINS_TOKEN") else hits
 
 
 def _match_group(table: ObjectTable, types: dict[str, str], group: tuple[Filter, ...],
                  live: set[str]) -> set[str]:
     result = live
     for flt in group:
-        result = result & _match_filter(table, types, flt, live)
+        result = _match_filter(table, types, flt, result)
         if not result:
             break
     return result

@@ -126,13 +126,15 @@ class ObjectTable:
     def insert(self, records: Iterable[Mapping[str, Any]]) -> list[str]:
         """Add (or replace) records; cheap enough for 25k+ at once (one re-sort, lazily)."""
         ids = []
+        names_before = len(self._property_names)
         for raw in records:
             record = normalize_record(raw, self.object_type)
             self.records[record["id"]] = record
             self._property_names.update(record["properties"])
             ids.append(record["id"])
         self._ids_dirty = True
-        self._types = None
+        if len(self._property_names) != names_before or not self._types:
+            self._types = None  # new properties: infer the types again
         self.changed(ids)
         return ids
 
@@ -221,6 +223,11 @@ class ObjectTable:
         if self._live is None:
             self._live = {i for i, r in self.records.items() if not r["archived"]}
         return set(self._live)
+
+    def live_count(self) -> int:
+        if self._live is None:
+            self.live_ids()
+        return len(self._live or ())
 
     def column(self, name: str, prop_type: str) -> dict[str, Any]:
         """Id -> parsed value for records with a non-empty value (built once, then patched)."""

@@ -69,7 +69,7 @@ def compose_exit_note(
     values = {"contact": contact, "competitor": competitor, "feature": feature}
     if lang != "en":
         return _foreign_note(lang, reasons, values)
-    clauses = [fill(rng.choice(phrases.REASON_CLAUSES[r]), **values) for r in reasons]
+    clauses = [fill(_clause_template(rng, r), **values) for r in reasons]
     negation = _negation(rng, reasons)
     opener = fill(rng.choice(phrases.EXIT_OPENERS), **values)
     closer = rng.choice(phrases.EXIT_CLOSERS)
@@ -80,6 +80,14 @@ def compose_exit_note(
     body = [f"{negation} {lead}{_lower_first(clauses[0]) if lead else clauses[0]}".strip()]
     body += [_link(rng.choice(SECONDARY_LINKS), clause) for clause in clauses[1:]]
     return ExitNote(lang, (opener, " ".join(body)), (), closer)
+
+
+def _clause_template(rng: random.Random, category: str) -> str:
+    """Product notes usually name the missing feature, so win-back on "feature shipped" can work."""
+    templates = phrases.REASON_CLAUSES[category]
+    if category == "product" and rng.random() < 0.6:
+        templates = tuple(t for t in templates if "{feature}" in t)
+    return rng.choice(templates)
 
 
 def _negation(rng: random.Random, reasons: tuple[str, ...]) -> str:

@@ -8,7 +8,6 @@ INVALID_QUERY_FILTER_OPERATOR). Evaluation works on the table's cached comparabl
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,18 +41,18 @@ INVALID_FIELD = "INVALID_FIELD"
 INVALID_TYPE = "INVALID_TYPE"
 INVALID_FILTER = "INVALID_QUERY_FILTER_OPERATOR"
 
-Predicate = Callable[[str], bool]
+SortKey = tuple[Callable[[int], Any], bool]  # key over row numbers, descending?
 
 
 class Table(Protocol):
     """What a query needs from an object table (``sandbox.salesforce_store.ObjectTable``)."""
 
     name: str
-    records: dict[str, dict[str, Any]]
+    rows: list[dict[str, Any]]
 
     def field(self, name: str) -> FieldDef | None: ...
 
-    def column(self, name: str) -> dict[str, Any]: ...
+    def column(self, name: str) -> list[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -79,20 +78,18 @@ def run_query(query: Query, table: Table, *, include_deleted: bool) -> QueryResu
     """Filter, sort and limit ``table`` as ``query`` says; deleted rows only with ``include_deleted``."""
     binder = _Binder(query, table)
     selected = tuple(binder.field(ref).name for ref in query.fields)
-    predicate = binder.condition(query.where) if query.where is not None else None
+    conditions = [] if include_deleted else [f"not {binder.column_arg('IsDeleted')}[i]"]
+    if query.where is not None:
+        conditions.append(binder.condition(query.where))
     sort_plan = [binder.sort_key(item) for item in query.order_by]
 
-    ids = list(table.records)
-    if not include_deleted:
-        deleted = table.column("IsDeleted")
-        ids = [rid for rid in ids if not deleted.get(rid)]
-    if predicate is not None:
-        ids = [rid for rid in ids if predicate(rid)]
-    _sort(ids, sort_plan)
+    positions = binder.matching_rows(" and ".join(conditions), len(table.rows))
+    for key, descending in reversed(sort_plan):  # stable sorts, least significant key first
+        positions.sort(key=key, reverse=descending)
     if query.limit is not None:
-        ids = ids[: query.limit]
-    records = table.records
-    return QueryResult(table.name, selected, [records[rid] for rid in ids], query.count_only)
+        positions = positions[: query.limit]
+    rows = table.rows
+    return QueryResult(table.name, selected, [rows[i] for i in positions], query.count_only)
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,12 +97,38 @@ def run_query(query: Query, table: Table, *, include_deleted: bool) -> QueryResu
 
 
 class _Binder:
+    """Checks a query against the table and compiles its WHERE clause into one list
+    comprehension over row numbers (no function call per row: a million rows in about a second).
+
+    The generated source holds only names this class makes up (``a0``, ``a1``, ...) and
+    operators from a fixed set; every value from the query travels as an argument, never as
+    source text."""
+
     def __init__(self, query: Query, table: Table) -> None:
         self.query = query
         self.table = table
+        self.args: list[Any] = []
+        self._column_args: dict[str, str] = {}
 
     def error(self, code: str, ref: FieldRef | Literal, detail: str) -> SoqlError:
         return SoqlError(code, located_message(self.query.text, ref.position, detail))
+
+    def arg(self, value: Any) -> str:
+        self.args.append(value)
+        return f"a{len(self.args) - 1}"
+
+    def column_arg(self, field_name: str) -> str:
+        if field_name not in self._column_args:
+            self._column_args[field_name] = self.arg(self.table.column(field_name))
+        return self._column_args[field_name]
+
+    def matching_rows(self, condition: str, row_count: int) -> list[int]:
+        if not condition:
+            return list(range(row_count))
+        params = ", ".join(["n", *(f"a{k}" for k in range(len(self.args)))])
+        source = f"lambda {params}: [i for i in range(n) if {condition}]"
+        scan = eval(compile(source, "<soql>", "eval"), {"__builtins__": {"range": range}})
+        return scan(row_count, *self.args)
 
     def field(self, ref: FieldRef) -> FieldDef:
         found = self.table.field(ref.name)
@@ -125,13 +148,13 @@ class _Binder:
                              f"field '{found.name}' can not be filtered in a query call")
         return found
 
-    def condition(self, node: Condition) -> Predicate:
+    def condition(self, node: Condition) -> str:
+        """A Python expression over row number ``i`` that is true where ``node`` holds."""
         if isinstance(node, BoolOp):
-            parts = [self.condition(operand) for operand in node.operands]
-            return _all_of(parts) if node.op == "AND" else _any_of(parts)
+            joiner = " and " if node.op == "AND" else " or "
+            return "(" + joiner.join(self.condition(part) for part in node.operands) + ")"
         if isinstance(node, Not):
-            inner = self.condition(node.operand)
-            return lambda rid: not inner(rid)
+            return f"(not {self.condition(node.operand)})"
         if isinstance(node, Comparison):
             return self.comparison(node)
         if isinstance(node, InList):
@@ -140,55 +163,39 @@ class _Binder:
             return self.like(node)
         raise TypeError(f"unknown condition {node!r}")  # the parser makes no other nodes
 
-    def comparison(self, node: Comparison) -> Predicate:
+    def comparison(self, node: Comparison) -> str:
         field = self.filterable_field(node.field)
-        column = self.table.column(field.name)
         value = self.literal(field, node.value)
         if value == "" and node.op in ("=", "!="):
             value = None  # Salesforce stores empty text as null: = '' means = null
+        cell = f"{self.column_arg(field.name)}[i]"
         if value is None:
-            if node.op == "=":
-                return lambda rid: column.get(rid) is None
-            if node.op == "!=":
-                return lambda rid: column.get(rid) is not None
+            if node.op in ("=", "!="):
+                return f"{cell} is {'' if node.op == '=' else 'not '}None"
             raise self.error(INVALID_FILTER, node.value,
                              f"invalid operator on null value for field '{field.name}'")
-        if node.op == "=":
-            return lambda rid: column.get(rid) == value
-        if node.op == "!=":  # SOQL's != keeps nulls (unlike SQL)
-            return lambda rid: column.get(rid) != value
+        if node.op in ("=", "!="):  # SOQL's != keeps nulls (unlike SQL)
+            return f"{cell} {'==' if node.op == '=' else '!='} {self.arg(value)}"
         if field.type == "boolean":
             raise self.error(INVALID_FILTER, node.field, "invalid operator on boolean field")
-        compare = _ORDERING_OPS[node.op]
+        op = _ORDERING_OPS[node.op]
+        return f"({cell} is not None and {cell} {op} {self.arg(value)})"
 
-        def ordered(rid: str) -> bool:
-            current = column.get(rid)
-            return current is not None and compare(current, value)
-
-        return ordered
-
-    def in_list(self, node: InList) -> Predicate:
+    def in_list(self, node: InList) -> str:
         field = self.filterable_field(node.field)
         if field.type == "boolean":
             raise self.error(INVALID_FILTER, node.field, "invalid operator on boolean field")
-        column = self.table.column(field.name)
         values = frozenset(self.literal(field, literal) or None for literal in node.values)
-        if node.negated:
-            return lambda rid: column.get(rid) not in values
-        return lambda rid: column.get(rid) in values
+        cell = f"{self.column_arg(field.name)}[i]"
+        return f"{cell} {'not in' if node.negated else 'in'} {self.arg(values)}"
 
-    def like(self, node: Like) -> Predicate:
+    def like(self, node: Like) -> str:
         field = self.filterable_field(node.field)
         if field.type not in STRING_TYPES:
             raise self.error(INVALID_FILTER, node.field, f"invalid operator on {field.type} field")
-        column = self.table.column(field.name)
-        matches = _like_matcher(node.pattern.value)
-
-        def like(rid: str) -> bool:
-            current = column.get(rid)
-            return current is not None and matches(current) is not None
-
-        return like
+        cell = f"{self.column_arg(field.name)}[i]"
+        matcher = self.arg(_like_matcher(node.pattern.value))
+        return f"({cell} is not None and {matcher}({cell}) is not None)"
 
     def literal(self, field: FieldDef, literal: Literal) -> Any:
         """The literal as the field's column holds values, or the error Salesforce gives."""
@@ -228,41 +235,26 @@ class _Binder:
                       f"{expected} and should not be enclosed in quotes")
         return self.error(INVALID_FIELD, literal, detail)
 
-    def sort_key(self, item: OrderItem) -> tuple[Callable[[str], tuple], bool, int]:
+    def sort_key(self, item: OrderItem) -> SortKey:
         field = self.field(item.field)
         if field.type in UNFILTERABLE_TYPES:
             raise self.error(INVALID_FIELD, item.field,
                              f"field '{field.name}' can not be sorted in a query call")
         column = self.table.column(field.name)
+        if None not in column:  # the common case (stamps, ids): sort by the value itself
+            return column.__getitem__, item.descending
         # Python sorts descending by reversing, so the null marker flips with the direction.
         null_marker = 0 if item.nulls_first != item.descending else 2
-        if None not in column.values():  # the common case (stamps, ids): sort by the value itself
-            return column.__getitem__, item.descending, null_marker
 
-        def key(rid: str) -> tuple:
-            value = column.get(rid)
+        def key(row: int) -> tuple:
+            value = column[row]
             return (null_marker,) if value is None else (1, value)
 
-        return key, item.descending, null_marker
+        return key, item.descending
 
 
-_ORDERING_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-}
-
-
-def _all_of(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 2:
-        first, second = parts
-        return lambda rid: first(rid) and second(rid)
-    return lambda rid: all(part(rid) for part in parts)
-
-
-def _any_of(parts: list[Predicate]) -> Predicate:
-    if len(parts) == 2:
-        first, second = parts
-        return lambda rid: first(rid) or second(rid)
-    return lambda rid: any(part(rid) for part in parts)
+# Fixed operator spellings: the only operator text that reaches generated source.
+_ORDERING_OPS = {"<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 def _like_matcher(pattern: str) -> Callable[[str], re.Match[str] | None]:
@@ -278,22 +270,3 @@ def _like_matcher(pattern: str) -> Callable[[str], re.Match[str] | None]:
         pieces.append(".*" if char == "%" else "." if char == "_" else re.escape(char.casefold()))
         index += 1
     return re.compile("".join(pieces), re.DOTALL).fullmatch
-
-
-def _sort(ids: list[str], plan: list[tuple[Callable[[str], tuple], bool, int]]) -> None:
-    """Sort in place by several keys; one pass when every key shares direction and null placement."""
-    if not plan:
-        return
-    if len({(descending, marker) for _, descending, marker in plan}) == 1:
-        keys = [key for key, _, _ in plan]
-        descending = plan[0][1]
-        if len(keys) == 1:
-            ids.sort(key=keys[0], reverse=descending)
-        elif len(keys) == 2:
-            first, second = keys
-            ids.sort(key=lambda rid: (first(rid), second(rid)), reverse=descending)
-        else:
-            ids.sort(key=lambda rid: tuple(key(rid) for key in keys), reverse=descending)
-        return
-    for key, descending, _ in reversed(plan):  # stable sorts, least significant key first
-        ids.sort(key=key, reverse=descending)

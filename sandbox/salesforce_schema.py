@@ -57,7 +57,7 @@ _PICKLIST_NAMES = frozenset({"StageName", "Status", "Type", "Priority", "Industr
                              "ForecastCategory", "ForecastCategoryName", "Origin", "Reason",
                              "TaskSubtype", "CallDisposition", "Rating", "Ownership",
                              "CurrencyIsoCode", "Salutation"})
-_TEXTAREA_NAMES = frozenset({"Description", "Body", "NextStep"})
+_TEXTAREA_NAMES = frozenset({"Description", "Body"})
 _CURRENCY_NAMES = frozenset({"Amount", "AnnualRevenue", "ExpectedRevenue"})
 
 

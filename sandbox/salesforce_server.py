@@ -9,6 +9,7 @@ reconcile a warehouse against.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import threading
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
+
+import orjson
 
 from sandbox.faults import Fault, FaultClock, Faults
 from sandbox.http import Request, RequestRecord, Response, SandboxHTTPServer
@@ -164,9 +167,12 @@ class SalesforceSandbox:
                 response.headers["Retry-After"] = str(error.retry_after_s)
         except SoqlError as error:
             response = Response(400, [{"message": error.message, "errorCode": error.error_code}])
+        except Exception as error:  # a sandbox bug: still answer in Salesforce's shape, visibly
+            response = Response(500, [{"message": f"sandbox error: {error!r}",
+                                       "errorCode": "UNKNOWN_EXCEPTION"}])
         used = min(self.clock.quota_used, self.daily_quota)
         response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.daily_quota}"
-        return response
+        return _json_encoded(response)
 
     def _route(self, request: Request) -> Response:
         path = request.path.rstrip("/")
@@ -426,6 +432,18 @@ class _RetryLater(ApiError):
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable; retry later")
         self.retry_after_s = retry_after_s
+
+
+def _json_encoded(response: Response) -> Response:
+    """Encode JSON bodies with orjson (installed with Prefect): several times faster than json
+    on 2000-record pages, which is what lets a million-row sync page quickly."""
+    if isinstance(response.body, dict | list):
+        try:
+            response.body = orjson.dumps(response.body)
+        except TypeError:  # a value orjson cannot encode: let the stdlib encoder try
+            response.body = json.dumps(response.body).encode()
+        response.headers["Content-Type"] = "application/json;charset=UTF-8"
+    return response
 
 
 def _only(request: Request, method: str, answer: Any) -> Response:

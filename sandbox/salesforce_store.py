@@ -24,6 +24,7 @@ from sandbox.salesforce_schema import (
     FieldDef,
     comparable_for,
     convert_value,
+    datetime_key,
     field_def,
     format_datetime,
     infer_schema,
@@ -61,43 +62,83 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class RecordsView(Mapping[str, dict[str, Any]]):
+    """``{Id: record}`` over a table's rows, without a second copy of a million-row index."""
+
+    def __init__(self, table: ObjectTable) -> None:
+        self._table = table
+
+    def __getitem__(self, record_id: str) -> dict[str, Any]:
+        return self._table.rows[self._table.index[record_id]]
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self._table.index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table.index)
+
+    def __len__(self) -> int:
+        return len(self._table.index)
+
+
 class ObjectTable:
-    """One object's records by Id, its schema, and lazily built comparable columns."""
+    """One object's records in insertion order, its schema, and lazily built comparable columns.
+
+    Columns are lists aligned with ``rows`` (position = row number), so a query scans them with
+    list indexing instead of a dict lookup per record and field."""
 
     def __init__(self, name: str, records: Iterable[dict[str, Any]],
                  schema: dict[str, FieldDef] | None = None) -> None:
         self.name = name
-        self.records: dict[str, dict[str, Any]] = {record["Id"]: record for record in records}
-        self.schema: dict[str, FieldDef] = schema or infer_schema(self.records.values(), name)
+        self.rows: list[dict[str, Any]] = []
+        self.index: dict[str, int] = {}
+        self._place(records)
+        self.records = RecordsView(self)
+        self.schema: dict[str, FieldDef] = schema or infer_schema(self.rows, name)
         self.deleted_dates: dict[str, str] = {}  # Id -> deletedDate, for sobjects/<Obj>/deleted
         self._by_lower = {name.lower(): f for name, f in self.schema.items()}
-        self._columns: dict[str, dict[str, Any]] = {}
+        self._columns: dict[str, list[Any]] = {}
+
+    def _place(self, records: Iterable[dict[str, Any]]) -> list[int]:
+        """Insert or replace records; returns the row number of each."""
+        rows, index, placed = self.rows, self.index, []
+        for record in records:
+            rid = record["Id"]
+            position = index.get(rid)
+            if position is None:
+                position = index[rid] = len(rows)
+                rows.append(record)
+            else:
+                rows[position] = record
+            placed.append(position)
+        return placed
 
     def field(self, name: str) -> FieldDef | None:
         """Case-insensitive, as SOQL and the REST API treat field names."""
         return self._by_lower.get(name.lower())
 
-    def column(self, name: str) -> dict[str, Any]:
-        """``{Id: comparable value}`` for a field, built on first use and kept up to date."""
+    def column(self, name: str) -> list[Any]:
+        """Comparable values of a field, one per row; built on first use and kept up to date."""
         column = self._columns.get(name)
         if column is None:
             convert = comparable_for(self.schema[name].type)
-            column = {rid: convert(record.get(name)) for rid, record in self.records.items()}
+            column = [convert(record.get(name)) for record in self.rows]
             self._columns[name] = column
         return column
 
     def put(self, record: dict[str, Any]) -> None:
         """Insert or replace one record (always a new dict: snapshots keep the old one)."""
-        rid = record["Id"]
-        self.records[rid] = record
+        position = self._place([record])[0]
         for name, column in self._columns.items():
-            column[rid] = comparable_for(self.schema[name].type)(record.get(name))
+            value = comparable_for(self.schema[name].type)(record.get(name))
+            if position == len(column):
+                column.append(value)
+            else:
+                column[position] = value
 
     def put_many(self, records: list[dict[str, Any]]) -> None:
-        self.records.update((record["Id"], record) for record in records)
-        for name, column in self._columns.items():
-            convert = comparable_for(self.schema[name].type)
-            column.update((record["Id"], convert(record.get(name))) for record in records)
+        self._place(records)
+        self._columns.clear()  # cheaper to rebuild on the next query than to patch row by row
 
     def set_field(self, field: FieldDef) -> None:
         self.schema[field.name] = field
@@ -119,7 +160,7 @@ class ObjectTable:
                 self.set_field(inferred[key])
 
 
-class SalesforceStore(Mapping[str, dict[str, dict[str, Any]]]):
+class SalesforceStore(Mapping[str, Mapping[str, dict[str, Any]]]):
     """Object name -> ``{Id: record}``; a read-only mapping view plus the mutation helpers."""
 
     def __init__(self, records: Mapping[str, list[dict[str, Any]]]) -> None:
@@ -131,7 +172,7 @@ class SalesforceStore(Mapping[str, dict[str, dict[str, Any]]]):
         self._rng = random.Random(20240101)
 
     # -- read access
-    def __getitem__(self, object_name: str) -> dict[str, dict[str, Any]]:
+    def __getitem__(self, object_name: str) -> Mapping[str, dict[str, Any]]:
         return self.tables[object_name].records
 
     def __iter__(self) -> Iterator[str]:
@@ -270,8 +311,7 @@ class SalesforceStore(Mapping[str, dict[str, dict[str, Any]]]):
         """Modify ``n`` live records now: bump LastModifiedDate/SystemModstamp, edit a text field."""
         with self.lock:
             table = self.schema_table(object_name)
-            live = [rid for rid, r in table.records.items() if r.get("IsDeleted") is not True]
-            chosen = (rng or self._rng).sample(live, min(n, len(live)))
+            chosen = _pick_live(table, n, rng or self._rng)
             stamp = format_datetime(utc_now())
             text_field = next((f for f in _TOUCHED_FIELDS if f in table.schema
                                and table.schema[f].type in STRING_TYPES), None)
@@ -288,6 +328,8 @@ class SalesforceStore(Mapping[str, dict[str, dict[str, Any]]]):
             table = self.schema_table(object_name)
             stamp = format_datetime(utc_now())
             for rid in ids:
+                if rid not in table.records:
+                    raise KeyError(f"no {table.name} record with Id '{rid}' in the sandbox")
                 record = table.records[rid]
                 table.put({**record, "IsDeleted": True, "SystemModstamp": stamp})
                 table.deleted_dates[rid] = stamp
@@ -305,7 +347,7 @@ class SalesforceStore(Mapping[str, dict[str, dict[str, Any]]]):
                 raise KeyError(f"no field '{field}' on {table.name}")
             table.drop_field(found.name)
             table.put_many([{k: v for k, v in r.items() if k != found.name}
-                            for r in table.records.values()])
+                            for r in table.rows])
 
     def change_field_type(self, object_name: str, field: str, type_: str) -> None:
         """Retype a field and convert every stored value (unconvertible values become null)."""
@@ -317,7 +359,7 @@ class SalesforceStore(Mapping[str, dict[str, dict[str, Any]]]):
             table.set_field(retyped(found, type_))
             name = found.name
             table.put_many([{**r, name: convert_value(r.get(name), type_)}
-                            for r in table.records.values()])
+                            for r in table.rows])
 
     def set_records(self, object_name: str, records: list[dict[str, Any]]) -> None:
         """Replace an object's records (and infer its schema afresh)."""
@@ -337,9 +379,10 @@ class SalesforceStore(Mapping[str, dict[str, dict[str, Any]]]):
     def deleted_between(self, table: ObjectTable, start: datetime,
                         end: datetime) -> list[dict[str, str]]:
         found = []
-        for rid, record in table.records.items():
+        for record in table.rows:
             if record.get("IsDeleted") is not True:
                 continue
+            rid = record["Id"]
             stamp = table.deleted_dates.get(rid) or record.get("SystemModstamp")
             moment = parse_datetime_value(stamp)
             if moment is not None and start <= moment <= end:
@@ -347,10 +390,25 @@ class SalesforceStore(Mapping[str, dict[str, dict[str, Any]]]):
         return found
 
     def updated_between(self, table: ObjectTable, start: datetime, end: datetime) -> list[str]:
-        stamps = table.column("SystemModstamp") if "SystemModstamp" in table.schema else {}
-        deleted = table.column("IsDeleted")
-        return [rid for rid, moment in stamps.items()
-                if moment is not None and not deleted.get(rid) and start <= moment <= end]
+        if "SystemModstamp" not in table.schema:
+            return []
+        low, high = datetime_key(start), datetime_key(end)
+        stamps, deleted = table.column("SystemModstamp"), table.column("IsDeleted")
+        return [table.rows[row]["Id"] for row, moment in enumerate(stamps)
+                if moment is not None and not deleted[row] and low <= moment <= high]
+
+
+def _pick_live(table: ObjectTable, n: int, rng: random.Random) -> list[str]:
+    """``n`` distinct random live record ids; samples positions first so that touching a few
+    records of a million-row table (once per page served) stays cheap."""
+    rows = table.rows
+    if n * 4 < len(rows):
+        positions = rng.sample(range(len(rows)), min(len(rows), n * 2 + 10))
+        live = [rows[p]["Id"] for p in positions if rows[p].get("IsDeleted") is not True]
+        if len(live) >= n:
+            return live[:n]
+    live = [r["Id"] for r in rows if r.get("IsDeleted") is not True]
+    return rng.sample(live, min(n, len(live)))
 
 
 def _edited(value: Any) -> str:

@@ -41,9 +41,13 @@ class ChecklistStep:
     """One offboarding step of one customer.
 
     ``due`` is the date the generator gave the activity (Salesforce ``Task.ActivityDate``,
-    HubSpot task ``hs_timestamp``); ``done_at`` is the completion time or None. On-time steps
-    are done well before the due date and late ones several days after it, so any reasonable
-    SLA reading agrees with ``outcome``.
+    HubSpot task ``hs_timestamp`` date); ``done_at`` is the completion time (``CompletedDateTime``
+    / ``hs_task_completion_date``) or None. Due dates, matching the default config SLAs:
+    acknowledge = next business day after the notice; save_assessment = notice + 3 days;
+    data_handover = effective churn date; exit_interview = notice + 14 days; followup = churn
+    date + 30 days (on time = done 25-30 days after churn, late = 45-60). On-time steps are done
+    on or before the due date, late ones 3+ days after it. Half of the MISSING steps have an open
+    task, the other half none. Activities live in the customer's ``home_system``.
     """
 
     step: str
@@ -91,7 +95,7 @@ class CustomerTruth:
     deleted: bool = False  # every record of this customer is deleted (SF) / archived (HubSpot)
     amount_lost: float | None = None  # annual amount of the lost renewal (CHURNED) or at risk (AT_RISK)
     competitor: str | None = None  # competitor named when a competitor reason applies
-    requested_feature: str | None = None  # feature slug (phrases.FEATURE_SLUGS) a product reason asked for
+    requested_feature: str | None = None  # slug (phrases.FEATURE_SLUGS) of the feature the exit note names
     checklist: dict[str, ChecklistStep] = field(default_factory=dict)  # CHURNED: all 5 steps; AT_RISK/SAVED: first 2
     exit_note_ids: tuple[str, ...] = ()  # exit-interview note record ids (SF Note / HubSpot note)
     exit_note_lang: str | None = None  # "en", "es", "de", "fr", "pt" when an exit note exists

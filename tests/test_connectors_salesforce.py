@@ -163,3 +163,19 @@ def test_bad_records_are_quarantined_counted_and_shown(connector_world, capsys):
     assert main(["--data-dir", str(world.config.data_dir), "status"]) == 0
     assert "quarantined 1 invalid UTF-8, 1 oversized Description, 1 unparseable date" in \
         capsys.readouterr().out
+
+
+def test_an_expired_query_locator_restarts_from_the_landed_cursor(connector_world):
+    world = connector_world(accounts=80, sources=SMALL_PAGES)
+    expired = []
+
+    def expire_once(progress):
+        if progress.stream == "task" and progress.landed and not expired:
+            world.salesforce.expire_query_locators()
+            expired.append(progress.landed)
+
+    report = sync_source("salesforce", world.config, progress=expire_once)
+
+    assert report.ok, report.rows()
+    assert expired and 400 in {r.status for r in world.salesforce.request_log}
+    assert_salesforce_matches_store(world)

@@ -43,10 +43,19 @@ def hostile_run(hostile_marts_dir, smtp, slack_receiver, teams_receiver, monkeyp
     return hostile_marts_dir, state, slack_receiver, teams_receiver
 
 
+# Teams renders neither HTML nor Slack's <...> sequences (literal text there); what it does act
+# on is markdown links and <at> mentions.
+TEAMS_ACTIVE = ("<script", "<img src=x", "<at>", "[click me](", "\u202e")
+
+
 def _assert_inert(text: str, where: str, *, plain: bool = False) -> None:
     """Markup formats must hold no active sequence; plain text only no bidi override (nothing
     interprets '<@U123>' in a .txt file or a text/plain part)."""
-    for needle in ("\u202e",) if plain else ACTIVE_MARKUP:
+    if where.endswith("teams.json") or where == "teams":
+        needles = TEAMS_ACTIVE
+    else:
+        needles = ("\u202e",) if plain else ACTIVE_MARKUP
+    for needle in needles:
         assert needle not in text, f"{needle!r} survived in {where}"
 
 
@@ -85,7 +94,6 @@ def test_slack_and_teams_payloads_are_inert_and_within_limits(hostile_run):
     for payload in teams.payloads:
         text = json.dumps(payload, ensure_ascii=False)
         _assert_inert(text, "teams")
-        assert "[click me](" not in text
 
 
 def test_reengagement_list_neutralises_formulas(hostile_run):

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -27,14 +28,17 @@ def _exports(process: subprocess.Popen) -> dict[str, str]:
 
 
 @pytest.fixture
-def running_cli():
+def running_cli(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CHURNKB_CONFIG"}
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # in an empty directory, so no local churnkb.yaml is read
         [sys.executable, "-m", "churnkb", "sandbox", "--accounts", "12", "--seed", "5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    watchdog = threading.Timer(60, process.kill)  # a hung start fails the test instead of hanging it
+    watchdog.start()
     try:
         yield process
     finally:
+        watchdog.cancel()
         if process.poll() is None:
             process.kill()
         process.wait(timeout=10)
@@ -69,3 +73,16 @@ def test_cli_help_documents_the_options():
                             capture_output=True, text=True, timeout=60)
     for option in ("--accounts", "--seed", "--faults", "--salesforce-port", "--hubspot-port"):
         assert option in result.stdout
+
+
+def test_sandboxes_context_serves_the_generated_world_and_stops():
+    from sandbox.run import sandboxes
+
+    with sandboxes(accounts=10, seed=2) as running:
+        hubspot = hubspot_client(running.env["HUBSPOT_BASE_URL"], running.env["HUBSPOT_ACCESS_TOKEN"])
+        live_deals = [d for d in running.world.hubspot_objects["deals"] if not d["archived"]]
+        assert len(hubspot.crm.deals.basic_api.get_page(limit=100).results) == len(live_deals)
+        assert running.exports()[0].startswith("export SALESFORCE_INSTANCE_URL=http://127.0.0.1:")
+        url = running.env["HUBSPOT_BASE_URL"]
+    with pytest.raises(Exception):  # noqa: B017 - stopped: any connection error will do
+        hubspot_client(url, "sandbox-hubspot-token").crm.deals.basic_api.get_page()

@@ -354,14 +354,20 @@ def test_moved_champions_reappear_at_another_customer(world, big_world):
 
 
 def test_contact_names_are_unique_except_moved_champions(big_world):
-    names = Counter()
+    accounts_per_name: dict[str, set[str]] = {}
+    for contact in big_world.salesforce["Contact"]:
+        accounts_per_name.setdefault(contact["Name"], set()).add(contact["AccountId"])
+    for contact in big_world.hubspot_objects["contacts"]:
+        props = contact["properties"]
+        name = f"{props['firstname']} {props['lastname']}"
+        accounts_per_name.setdefault(name, set()).add(props["associatedcompanyid"])
+    customer_of = {}
     for customer in big_world.truth.customers:
-        seen = set()
-        if customer.salesforce_account_id:
-            seen |= {c["Name"] for c in big_world.salesforce["Contact"] if c["AccountId"] == customer.salesforce_account_id}
-        names.update(seen)
+        customer_of[customer.salesforce_account_id] = customer_of[customer.hubspot_company_id] = customer.key
     moved = {m.contact_name for m in big_world.truth.moved_champions}
-    assert all(n in moved for n, count in names.items() if count > 1)
+    for name, accounts in accounts_per_name.items():
+        if name not in moved:
+            assert len({customer_of[a] for a in accounts}) == 1, name
 
 
 def test_nps_drops_before_notice(big_world):
@@ -408,3 +414,17 @@ def test_deleted_and_archived_records_exist_beyond_deleted_customers(world):
     stray = [t for t in world.salesforce["Task"] if t["IsDeleted"] and t["AccountId"] not in deleted_customers]
     assert stray
     assert any(t["archived"] for t in world.hubspot_objects["tasks"])
+
+
+def test_requested_features_are_named_in_exit_notes(big_world):
+    from sandbox.phrases import FEATURE_SLUGS
+
+    sf, hs = sf_by_id(big_world), hs_by_id(big_world)
+    requested = [c for c in big_world.truth.customers if c.requested_feature]
+    assert len(requested) > 20
+    for customer in requested:
+        assert "product" in customer.reasons
+        (note_id,) = customer.exit_note_ids
+        text = sf[note_id]["Body"] if note_id in sf else hs[("notes", note_id)]["properties"]["hs_note_body"]
+        names = [name for name, slug in FEATURE_SLUGS.items() if slug == customer.requested_feature]
+        assert any(name in text for name in names), text

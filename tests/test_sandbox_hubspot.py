@@ -205,6 +205,18 @@ def test_search_filter_groups_are_ored_and_never_return_archived(portal, client)
     assert [r.id for r in found.results] == ["101"]
 
 
+def test_search_sees_changes_made_after_an_earlier_search(portal, client):
+    recent = [[Filter(property_name="hs_lastmodifieddate", operator="GTE", value="2025-01-01T00:00:00Z")]]
+    assert _search(client, recent).total == 0 and _search(client).total == 27
+    touched = portal.touch("deals", 2)
+    portal.update("deals", "101", {"amount": 123456})
+    portal.archive("deals", [touched[0]])
+    found = _search(client, recent, properties=["amount"])
+    assert sorted(r.id for r in found.results) == sorted([touched[1], "101"])
+    assert _search(client, [[Filter(property_name="amount", operator="EQ", value="123456")]]).total == 1
+    assert _search(client).total == 26
+
+
 def test_search_pages_with_numeric_offsets_and_total(client):
     first = _search(client, limit=10)
     assert first.total == 27 and first.paging.next.after == "10"
@@ -332,6 +344,18 @@ def test_create_task_with_unknown_property_is_a_validation_error(portal, client)
     assert portal.store["tasks"] == {}
 
 
+def test_update_task_moves_its_modified_date(portal, client):
+    from hubspot.crm.objects.tasks import SimplePublicObjectInput
+
+    task = client.crm.objects.tasks.basic_api.create(SimplePublicObjectInputForCreate(
+        properties={"hs_task_subject": "Exit interview", "hs_timestamp": T0}))
+    portal.store["tasks"][task.id]["properties"]["hs_lastmodifieddate"] = T0  # pretend it is old
+    client.crm.objects.tasks.basic_api.update(task.id, SimplePublicObjectInput(
+        properties={"hs_task_status": "COMPLETED"}))
+    stored = portal.store["tasks"][task.id]["properties"]
+    assert stored["hs_task_status"] == "COMPLETED" and stored["hs_lastmodifieddate"] > T0
+
+
 # -- auth and faults ---------------------------------------------------------------------------
 
 def test_wrong_token_gets_each_packages_unauthorized_exception(portal):
@@ -355,7 +379,9 @@ def test_rate_limit_429_is_retried_by_the_client():
         deals = _all_pages(client.crm.deals.basic_api, limit=5)
         found = _search(client, limit=5, after=5)
         statuses = [r.status for r in portal.request_log]
+        searches = [r.status for r in portal.request_log if r.path.endswith("/search")]
     assert len(deals) == 27 and found.total == 27
+    assert searches == [429, 200]  # POST is retried too (allowed_methods=None)
     assert statuses.count(429) >= 2 and statuses[-1] == 200
     assert len(statuses) == 6 + 1 + statuses.count(429)  # every 429 cost exactly one retry
 

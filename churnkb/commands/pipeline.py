@@ -131,6 +131,8 @@ def run_demo(args: argparse.Namespace) -> int:
             result = churn_pipeline(config_path=_config_arg(args), data_dir=str(data_dir), publishers=["all"])
         print()
         print(demo_summary(result, config))
+        steps_line = ", ".join(f"{step} {seconds:.0f} s" for step, seconds in result["timings_s"].items())
+        print(f"\nSteps: {steps_line}")
     except Exception as exc:  # a clear one-line reason instead of a traceback; details are in the run
         from flows.steps import safe_text
 

@@ -63,11 +63,12 @@ def run_publish(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"churnkb publish: {exc}", file=sys.stderr)
         return 2
+    from churnkb.warehouse import WarehouseError
     from publishers.marts import MartMissing
 
     try:
         report = _publish(args, config, period_end)
-    except (MartMissing, ConfigError) as exc:
+    except (MartMissing, ConfigError, WarehouseError) as exc:
         print(f"churnkb publish: {exc}", file=sys.stderr)
         return 2
     for row in report.rows():

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from churnkb.config import ConfigError, load_config
-from churnkb.warehouse import WarehouseError, build, query
+from churnkb.warehouse import WarehouseError, build, generate_docs, query
 from churnkb.warehouse_lock import WarehouseBusy
 
 FORMATS = ("table", "csv", "json")
@@ -20,6 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build_parser = subparsers.add_parser("build", help="run dbt build: raw zone -> DuckDB warehouse marts")
     build_parser.add_argument("--select", nargs="+", help="dbt node selection (default: everything)")
     build_parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    build_parser.add_argument("--docs", action="store_true", help="then generate the dbt docs site (glossary)")
     build_parser.set_defaults(func=run_build)
 
     query_parser = subparsers.add_parser("query", help="run SQL against the warehouse (read-only)")
@@ -51,7 +52,15 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"churnkb build: {exc}", file=sys.stderr)
         return 2
     print(report.summary(), file=sys.stdout if report.success else sys.stderr)
-    return 0 if report.success else 1
+    if not report.success:
+        return 1
+    if args.docs:
+        try:
+            print(f"docs: {generate_docs(config)}")
+        except WarehouseError as exc:
+            print(f"churnkb build: {exc}", file=sys.stderr)
+            return 1
+    return 0
 
 
 def run_query(args: argparse.Namespace) -> int:

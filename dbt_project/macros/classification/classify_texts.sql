@@ -8,7 +8,8 @@
     Arguments are relations (or plain table names):
       texts_relation    one row per text: <id_column>, <text_column>
       rules_relation    seed feedback_classification_rules: rule_id, pattern, category, priority, negatable
-      cues_relation     seed feedback_negation_cues: cue_id, pattern, position ('before' | 'after')
+      cues_relation     seed feedback_negation_cues: cue_id, pattern, position ('before' | 'after' |
+                        'emphasis': marks the main reason, matched against the text before a match)
       routing_relation  seed category_departments: category, department, is_primary_owner
 
     Method, in words:
@@ -21,8 +22,9 @@
          ("pricing was never the issue", "not because of the price"); rules with negatable = false
          carry their own negation ("no budget left") and are never negated;
       4. a text gets every category with at least one non-negated match; the primary category is
-         the one whose best match has the highest priority (earliest clause breaks ties); no match
-         gives 'unknown'; departments come from the routing seed.
+         the one marked as the main reason by an 'emphasis' cue ("main reason:", "above all"),
+         else the one mentioned first (people lead with the main reason), rule priority breaking
+         ties inside one phrase; no match gives 'unknown'; departments come from the routing seed.
 -#}
 {% macro classify_texts(texts_relation, rules_relation, cues_relation, routing_relation,
                         id_column='text_id', text_column='body_text') %}
@@ -99,7 +101,12 @@ judged_matches as (
             from cues
             where (cues.position = 'before' and regexp_matches(match_windows.text_before, cues.pattern))
                or (cues.position = 'after' and regexp_matches(match_windows.text_after, cues.pattern))
-        ) as is_negated
+        ) as is_negated,
+        exists (
+            select 1
+            from cues
+            where cues.position = 'emphasis' and regexp_matches(match_windows.text_before, cues.pattern)
+        ) as is_emphasized
     from match_windows
 ),
 
@@ -108,6 +115,7 @@ category_evidence as (
         text_id,
         category,
         max(priority) as best_priority,
+        bool_or(is_emphasized) as is_emphasized,
         min(clause_index * 10000 + match_start) as first_position,
         list(rule_id order by priority desc, rule_id) as matched_rule_ids
     from judged_matches
@@ -119,7 +127,8 @@ ranked_categories as (
     select
         *,
         row_number() over (
-            partition by text_id order by best_priority desc, first_position, category
+            partition by text_id
+            order by is_emphasized desc, first_position, best_priority desc, category
         ) as category_rank
     from category_evidence
 ),

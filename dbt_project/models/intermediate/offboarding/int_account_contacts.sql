@@ -1,0 +1,59 @@
+-- Every live CRM contact on its matched account, from both CRMs, with a rank that picks the one
+-- to write to first (champion-like titles, then the oldest contact).
+with
+
+salesforce_contacts as (
+    select
+        'salesforce' as source_system,
+        contacts.contact_id,
+        accounts.account_id,
+        contacts.full_name,
+        lower(contacts.email) as email,
+        contacts.title,
+        contacts.has_opted_out_of_email,
+        contacts.created_at
+    from {{ ref('stg_salesforce__contacts') }} as contacts
+    inner join {{ ref('int_accounts_matched') }} as accounts
+        on accounts.source_system = 'salesforce' and accounts.source_account_id = contacts.account_id
+    where not contacts.is_deleted
+),
+
+hubspot_contacts as (
+    select
+        'hubspot' as source_system,
+        contacts.contact_id,
+        accounts.account_id,
+        contacts.full_name,
+        lower(contacts.email) as email,
+        contacts.job_title as title,
+        contacts.has_opted_out_of_email,
+        contacts.created_at
+    from {{ ref('stg_hubspot__contacts') }} as contacts
+    inner join {{ ref('int_accounts_matched') }} as accounts
+        on accounts.source_system = 'hubspot' and accounts.source_account_id = contacts.associated_company_id
+    where not contacts.is_deleted
+),
+
+unioned as (
+    select * from salesforce_contacts
+    union all
+    select * from hubspot_contacts
+),
+
+final as (
+    select
+        *,
+        lower(trim(full_name)) as normalized_name,
+        row_number() over (
+            partition by account_id
+            order by
+                coalesce(has_opted_out_of_email, false),
+                email is null,
+                regexp_matches(lower(coalesce(title, '')), '(vp|head|director|chief|coo|ceo|cto|owner|lead)') desc,
+                created_at,
+                contact_id
+        ) as contact_rank
+    from unioned
+)
+
+select * from final

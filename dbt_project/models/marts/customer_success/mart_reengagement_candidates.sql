@@ -1,0 +1,199 @@
+-- Former customers worth winning back, one row per account and trigger:
+--   followup_30d      churned, 30-day follow-up not done yet and its window still open
+--                     (eligible from day A of warehouse.slas.followup_window_days)
+--   feature_shipped   their product feedback names a feature in warehouse.released_features
+--                     (keywords, case-insensitive) that shipped after they told us
+--   cooldown_elapsed  warehouse.reengagement.cooldown_days passed since the churn
+--   champion_moved    a contact of a churned customer (same full name) now works at another
+--                     account; the row is the NEW account, reached through that contact
+-- Never listed: churn for reason `company` (closed down, acquired) for the first three triggers,
+-- and accounts already back (a won deal/opportunity after their churn date).
+-- Only each account's latest churn event counts. Priority: 1 high (hard events: feature shipped,
+-- champion moved), 2 medium (30-day follow-up), 3 low (cool-down elapsed).
+{%- set followup_window = warehouse_setting('slas', 'followup_window_days', [25, 40]) %}
+{%- set cooldown_days = warehouse_setting('reengagement', 'cooldown_days', 180) | int %}
+{%- set features = var('released_features', []) or [] %}
+
+with
+
+churned_events as (
+    select *
+    from {{ ref('fct_churn_events') }}
+    where churn_status = 'churned' and churned_at is not null
+    qualify row_number() over (partition by account_id order by churned_at desc, churn_event_id) = 1
+),
+
+won_after_churn as (
+    -- a won renewal or new deal after the churn date: the account is back
+    select distinct accounts.account_id
+    from {{ ref('stg_salesforce__opportunities') }} as opportunities
+    inner join {{ ref('int_accounts_matched') }} as accounts
+        on accounts.source_system = 'salesforce' and accounts.source_account_id = opportunities.account_id
+    inner join churned_events on churned_events.account_id = accounts.account_id
+    where opportunities.is_won and not opportunities.is_deleted
+      and opportunities.close_date > cast(churned_events.churned_at as date)
+    union
+    select distinct accounts.account_id
+    from {{ ref('stg_hubspot__deals') }} as deals
+    inner join {{ ref('int_hubspot_links_bidirectional') }} as links
+        on links.from_object_type = 'deals' and links.from_id = deals.deal_id and links.to_object_type = 'companies'
+    inner join {{ ref('int_accounts_matched') }} as accounts
+        on accounts.source_system = 'hubspot' and accounts.source_account_id = links.to_id
+    inner join churned_events on churned_events.account_id = accounts.account_id
+    where deals.hs_is_closed and not coalesce(deals.hs_is_closed_lost, false) and not deals.is_deleted
+      and deals.closed_at > churned_events.churned_at
+),
+
+eligible_events as (
+    select churned_events.*
+    from churned_events
+    where churned_events.primary_reason_category <> 'company'
+      and churned_events.account_id not in (select account_id from won_after_churn)
+),
+
+checklist as (
+    select churn_event_id, followup_status, as_of_date from {{ ref('mart_offboarding_checklist') }}
+),
+
+followup_30d as (
+    select
+        eligible_events.account_id,
+        'followup_30d' as trigger,
+        eligible_events.churn_event_id,
+        cast(eligible_events.churned_at as date) + {{ followup_window[0] | int }} as eligible_from,
+        2 as priority,
+        'Churned ' || strftime(eligible_events.churned_at, '%Y-%m-%d') || '; 30-day follow-up not done yet'
+            as trigger_detail,
+        cast(null as varchar) as via_contact_id
+    from eligible_events
+    inner join checklist on checklist.churn_event_id = eligible_events.churn_event_id
+    where checklist.followup_status = 'pending'
+),
+
+cooldown_elapsed as (
+    select
+        account_id,
+        'cooldown_elapsed' as trigger,
+        churn_event_id,
+        cast(churned_at as date) + {{ cooldown_days }} as eligible_from,
+        3 as priority,
+        '{{ cooldown_days }} days since the churn on ' || strftime(churned_at, '%Y-%m-%d') as trigger_detail,
+        cast(null as varchar) as via_contact_id
+    from eligible_events
+    where cast(churned_at as date) + {{ cooldown_days }} <= {{ as_of_date() }}
+),
+
+released_features as (
+    {%- if features | length == 0 %}
+    select cast(null as varchar) as feature_name, cast(null as date) as shipped_on, cast([] as varchar[]) as keywords
+    where false
+    {%- else %}
+    select * from (values
+        {%- for feature in features %}
+        ('{{ feature.name | replace("'", "''") }}', date '{{ feature.shipped_at }}',
+         [{%- for keyword in (feature.keywords or [feature.name]) -%}'{{ keyword | lower | replace("'", "''") }}'{{ ', ' if not loop.last }}{%- endfor -%}]::varchar[])
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    ) as features(feature_name, shipped_on, keywords)
+    {%- endif %}
+),
+
+product_feedback as (
+    select feedback_id, churn_event_id, account_id, noted_at, lower(body_text) as body_text
+    from {{ ref('fct_feedback_items') }}
+    where list_contains(categories, 'product')
+),
+
+feature_shipped as (
+    select
+        eligible_events.account_id,
+        'feature_shipped' as trigger,
+        eligible_events.churn_event_id,
+        max(released_features.shipped_on) as eligible_from,
+        1 as priority,
+        'Asked for ' || string_agg(distinct released_features.feature_name, ', ' order by released_features.feature_name)
+            || '; shipped' as trigger_detail,
+        cast(null as varchar) as via_contact_id
+    from eligible_events
+    inner join product_feedback on product_feedback.account_id = eligible_events.account_id
+    inner join released_features
+        on len(list_filter(released_features.keywords, lambda keyword: contains(product_feedback.body_text, keyword))) > 0
+        and released_features.shipped_on >= cast(product_feedback.noted_at as date)
+    group by eligible_events.account_id, eligible_events.churn_event_id
+),
+
+contacts as (
+    select * from {{ ref('int_account_contacts') }}
+),
+
+champion_moves as (
+    -- a contact of a churned account whose name reappears at another account after the churn
+    select
+        new_contacts.account_id,
+        'champion_moved' as trigger,
+        churned_events.churn_event_id,
+        cast(new_contacts.created_at as date) as eligible_from,
+        1 as priority,
+        new_contacts.full_name || ' (formerly at ' || coalesce(former_accounts.account_name, churned_events.account_id)
+            || ') joined' as trigger_detail,
+        new_contacts.contact_id as via_contact_id,
+        row_number() over (
+            partition by new_contacts.account_id, new_contacts.contact_id order by churned_events.churned_at desc
+        ) as move_rank
+    from churned_events
+    inner join contacts as former_contacts on former_contacts.account_id = churned_events.account_id
+    inner join contacts as new_contacts
+        on new_contacts.normalized_name = former_contacts.normalized_name
+        and new_contacts.account_id <> churned_events.account_id
+        and new_contacts.created_at > churned_events.churned_at
+        and coalesce(new_contacts.email, '') <> coalesce(former_contacts.email, '')
+    left join {{ ref('dim_accounts') }} as former_accounts on former_accounts.account_id = churned_events.account_id
+),
+
+triggers as (
+    select * from followup_30d
+    union all
+    select * from feature_shipped
+    union all
+    select * from cooldown_elapsed
+    union all
+    select * exclude (move_rank) from champion_moves where move_rank = 1
+),
+
+chosen as (
+    -- one row per account and trigger (a new account may gain several former champions)
+    select *
+    from triggers
+    qualify row_number() over (partition by account_id, trigger order by eligible_from, via_contact_id) = 1
+),
+
+events as (
+    select churn_event_id, primary_reason_category, owner_id, churned_at, amount_lost
+    from {{ ref('fct_churn_events') }}
+),
+
+final as (
+    select
+        chosen.account_id,
+        accounts.account_name,
+        coalesce(via_contacts.email, best_contacts.email) as contact_email,
+        coalesce(via_contacts.full_name, best_contacts.full_name) as contact_name,
+        chosen.trigger,
+        events.primary_reason_category as reason_category,
+        chosen.priority,
+        chosen.eligible_from,
+        chosen.eligible_from <= {{ as_of_date() }} as is_eligible_now,
+        chosen.trigger_detail,
+        chosen.churn_event_id,
+        events.churned_at,
+        events.amount_lost,
+        events.owner_id
+    from chosen
+    left join events on events.churn_event_id = chosen.churn_event_id
+    left join {{ ref('dim_accounts') }} as accounts on accounts.account_id = chosen.account_id
+    left join contacts as via_contacts on via_contacts.contact_id = chosen.via_contact_id
+    left join contacts as best_contacts
+        on best_contacts.account_id = chosen.account_id and best_contacts.contact_rank = 1
+)
+
+select * from final

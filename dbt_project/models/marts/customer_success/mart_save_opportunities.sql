@@ -1,0 +1,77 @@
+-- Open cancellation notices that may still be saved: one row per open notice, with the reason,
+-- the amount at risk, where the notice stands in its CRM, and the suggested play for the reason
+-- (seed save_plays, editable by customer success).
+with
+
+open_notices as (
+    select *
+    from {{ ref('fct_churn_events') }}
+    where churn_status = 'open'
+),
+
+accounts as (
+    select account_id, account_name, domain from {{ ref('dim_accounts') }}
+),
+
+case_stages as (
+    select 'salesforce' as source_system, case_id as record_id, status as notice_stage
+    from {{ ref('stg_salesforce__cases') }}
+),
+
+ticket_stages as (
+    select 'hubspot' as source_system, tickets.ticket_id as record_id,
+           coalesce(stages.stage_label, tickets.pipeline_stage_id) as notice_stage
+    from {{ ref('stg_hubspot__tickets') }} as tickets
+    left join {{ ref('stg_hubspot__ticket_pipeline_stages') }} as stages
+        on stages.pipeline_id = tickets.pipeline_id and stages.stage_id = tickets.pipeline_stage_id
+),
+
+notice_stages as (
+    select * from case_stages
+    union all
+    select * from ticket_stages
+),
+
+plays as (
+    select * from {{ ref('save_plays') }}
+),
+
+checklist as (
+    select churn_event_id, acknowledge_status, save_assessment_status, save_assessment_due_date
+    from {{ ref('mart_offboarding_checklist') }}
+),
+
+final as (
+    select
+        open_notices.churn_event_id,
+        open_notices.account_id,
+        accounts.account_name,
+        accounts.domain,
+        open_notices.notice_source_system as source_system,
+        open_notices.notice_record_id as source_record_id,
+        open_notices.notice_at,
+        open_notices.churned_at as planned_churn_at,
+        datediff('day', {{ as_of_date() }}, cast(open_notices.churned_at as date))
+            as days_until_churn,
+        notice_stages.notice_stage,
+        open_notices.primary_reason_category as reason_category,
+        open_notices.primary_reason_source as reason_source,
+        open_notices.stated_reason_raw,
+        coalesce(open_notices.amount_lost, 0) as amount_at_risk,
+        plays.play_name as suggested_play,
+        plays.play_description as suggested_play_description,
+        plays.owner_department as play_owner_department,
+        checklist.acknowledge_status,
+        checklist.save_assessment_status,
+        checklist.save_assessment_due_date,
+        open_notices.owner_id
+    from open_notices
+    left join accounts on accounts.account_id = open_notices.account_id
+    left join notice_stages
+        on notice_stages.source_system = open_notices.notice_source_system
+        and notice_stages.record_id = open_notices.notice_record_id
+    left join plays on plays.category = open_notices.primary_reason_category
+    left join checklist on checklist.churn_event_id = open_notices.churn_event_id
+)
+
+select * from final

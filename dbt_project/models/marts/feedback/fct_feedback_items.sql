@@ -1,0 +1,28 @@
+-- One classified piece of feedback (DESIGN.md marts table): `category` is the primary category and
+-- `department` its owner; `categories` / `departments` hold every reason the text gives.
+with
+
+classified as (
+    select * from {{ ref('int_feedback_items_classified') }}
+),
+
+final as (
+    select
+        feedback_id,
+        churn_event_id,
+        account_id,
+        source_system,
+        source_record_id,
+        feedback_source,
+        noted_at,
+        body_text,
+        category,
+        department,
+        categories,
+        departments,
+        is_exit_interview,
+        matched_rule_ids
+    from classified
+)
+
+select * from final

@@ -1,0 +1,100 @@
+"""Escaping, trimming and the PNG chart: the building blocks every format relies on."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from datetime import date
+
+from publishers.chart import ChartData, render_chart
+from publishers.periods import last_complete_period, period_containing
+from publishers.text import (
+    clean_text,
+    escape_markdown,
+    escape_slack,
+    neutralise_csv_cell,
+    quote_text,
+)
+
+
+def test_clean_text_strips_html_scripts_and_bidi_overrides_but_keeps_rtl_and_emoji():
+    raw = "<p>Hi <b>there</b></p><script>alert(1)</script>\u202eevil\u202c שלום 👩‍💻"
+    assert clean_text(raw) == "Hi there evil שלום 👩‍💻"
+
+
+def test_quotes_are_trimmed_at_a_word_boundary():
+    quote = quote_text("word " * 100_000)
+    assert len(quote) <= 280 and quote.endswith("…") and not quote.endswith(" …")
+
+
+def test_slack_control_sequences_are_escaped():
+    assert escape_slack("<!channel> & <@U123>") == "&lt;!channel&gt; &amp; &lt;@U123&gt;"
+
+
+def test_markdown_cannot_open_links_or_raw_html():
+    assert escape_markdown("[x](http://e) <b>") == "\\[x\\](http://e) &lt;b&gt;"
+
+
+def test_csv_formula_prefixes_are_neutralised():
+    cells = ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "ok", 5]
+    assert [neutralise_csv_cell(c) for c in cells] == [
+        "'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "ok", 5]
+
+
+def test_chart_is_a_valid_png_of_the_requested_size():
+    data = ChartData(["a", "b"], ["01", "02"], {"product": [1, 2], "pricing": [3, 0]})
+    png = render_chart(data, width=120, height=80)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (120, 80)
+    idat_length = struct.unpack(">I", png[33:37])[0]
+    raw = zlib.decompress(png[41 : 41 + idat_length])
+    assert len(raw) == 80 * (1 + 120 * 3)
+
+
+def test_periods():
+    week = period_containing(date(2026, 11, 18), "weekly")
+    assert (week.label, week.start, week.end) == ("2026-W47", date(2026, 11, 16),
+                                                  date(2026, 11, 23))
+    assert last_complete_period(date(2026, 11, 25), "weekly") == week
+    month = last_complete_period(date(2026, 1, 10), "monthly")
+    assert (month.label, month.last_day) == ("2025-12", date(2025, 12, 31))
+    assert [p.label for p in week.history(3)] == ["2026-W45", "2026-W46", "2026-W47"]
+
+
+def _huge_digest():
+    from publishers.chart import ChartData
+    from publishers.content import Digest, Link, Metric, Quote, Table, Theme
+    from publishers.periods import period_containing
+
+    rows = [[Link(f"Account {i} " + "x" * 60, f"https://crm.example/{i}"), "Owner <@U1>",
+             "product", "1,000", "2026-11-18"] for i in range(600)]
+    quotes = [Quote("q" * 280, "SSO", f"Account {i}", "Owner", None, None) for i in range(10)]
+    return Digest("product", period_containing(date(2026, 11, 18), "weekly"),
+                  [Metric("Churned accounts", 600, 1), Metric("Revenue lost", 6e5, 0, True),
+                   Metric("Feedback items", 10, 0)],
+                  [Theme(f"theme {i}", 1, 0, 1.0) for i in range(5)], quotes,
+                  [Table("Accounts behind it", ["Account", "Owner", "Reason", "Amount", "Date"],
+                         rows)],
+                  ChartData(["a"], ["01"], {"product": [1]}),
+                  full_digest_url="https://intranet.example/digests/2026-W47/product.html")
+
+
+def test_oversized_digests_are_trimmed_for_slack_and_teams_with_a_pointer():
+    import json
+
+    from fixtures.publishers import slack_violations, teams_violations
+
+    from publishers.render import to_slack, to_teams
+
+    digest = _huge_digest()
+    slack = to_slack(digest)
+    assert slack_violations(slack) == []
+    assert "Trimmed to fit Slack" in slack["blocks"][-1]["elements"][0]["text"]
+    assert "intranet.example/digests/2026-W47/product.html" in json.dumps(slack)
+    teams = to_teams(digest)
+    raw = json.dumps(teams, ensure_ascii=False).encode()
+    assert teams_violations(teams, raw) == []
+    body = teams["attachments"][0]["content"]["body"]
+    assert body[-1]["text"].startswith("Truncated to fit Teams")
+    assert teams["attachments"][0]["content"]["actions"][0]["url"].startswith("https://intranet")

@@ -1,0 +1,367 @@
+"""The warehouse's foundation and core marts, checked against the generator's ground truth.
+
+One warehouse is built per session (``built_warehouse``: 120 accounts, seed 11, landed straight
+into the raw zone); tests read it the way analysts do, through ``churnkb.warehouse.query`` or the
+``churnkb query`` command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC
+from pathlib import Path
+
+import pytest
+import yaml
+from fixtures.warehouse import warehouse_config
+
+from churnkb.warehouse import (
+    DBT_PROJECT_DIR,
+    WarehouseError,
+    build,
+    generate_docs,
+    query,
+    read_connection,
+)
+from sandbox import phrases
+from sandbox.truth import AT_RISK, SAVED
+
+REPO = Path(__file__).resolve().parents[1]
+SALESFORCE_REASONS = {v: c for c, values in phrases.SALESFORCE_REASON_VALUES.items() for v in values}
+HUBSPOT_REASONS = {v.lower(): c for c, values in phrases.HUBSPOT_REASON_TEXTS.items() for v in values}
+MISSPELLED = {v.lower(): c for v, c in phrases.MISSPELLED_CATEGORY.items()}
+
+
+def rows(config, sql: str) -> list[dict]:
+    return query(config, sql).to_dicts()
+
+
+def live_customers(world):
+    return [c for c in world.truth.customers if not c.deleted]
+
+
+def expected_stated_category(reason: str | None) -> str | None:
+    """The category an analyst would give the raw value (None: deliberately unmapped)."""
+    if not reason:
+        return "unknown"
+    if reason in SALESFORCE_REASONS:
+        return SALESFORCE_REASONS[reason]
+    lowered = reason.lower()
+    if lowered in HUBSPOT_REASONS or lowered in MISSPELLED:
+        return HUBSPOT_REASONS.get(lowered) or MISSPELLED[lowered]
+    if lowered.startswith("chose "):
+        return "competitor"
+    return None
+
+
+def run_cli(*args: str, data_dir: Path, config_path: Path | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("CHURNKB_CONFIG", "CHURNKB_DATA_DIR")}
+    command = [sys.executable, "-m", "churnkb", "--data-dir", str(data_dir)]
+    if config_path:
+        command += ["--config", str(config_path)]
+    return subprocess.run(command + list(args), capture_output=True, text=True, env=env, cwd=REPO, timeout=300)
+
+
+# --- the build ------------------------------------------------------------------------------------
+
+
+def test_build_succeeds_and_keeps_dbt_files_in_the_data_dir(built_warehouse):
+    report = built_warehouse.report
+    assert report.success, report.summary()
+    assert report.failures == []
+    kinds = Counter(r.kind for r in report.results)
+    assert kinds["model"] >= 20 and kinds["test"] >= 40 and kinds["unit_test"] >= 4
+    data_dir = built_warehouse.config.data_dir
+    assert (data_dir / "warehouse.duckdb").exists()
+    assert (data_dir / "dbt" / "target" / "manifest.json").exists()
+    assert (data_dir / "dbt" / "logs").is_dir()
+    for stray in ("target", "logs", "dbt_packages", ".user.yml"):
+        assert not (DBT_PROJECT_DIR / stray).exists(), f"dbt wrote {stray} inside the repo"
+
+
+def test_docs_site_carries_the_glossary(built_warehouse):
+    index = generate_docs(built_warehouse.config)
+    assert index.exists()
+    catalog = json.loads((index.parent / "catalog.json").read_text())
+    assert "model.churnkb.fct_churn_events" in catalog["nodes"]
+    manifest = json.loads((index.parent / "manifest.json").read_text())
+    columns = manifest["nodes"]["model.churnkb.fct_churn_events"]["columns"]
+    assert "derived reason where present" in columns["primary_reason_category"]["description"]
+    undocumented = [name for name, column in columns.items() if not column["description"]]
+    assert undocumented == []
+
+
+def test_unmapped_stated_reasons_are_a_warning_not_a_failure(built_warehouse):
+    assert "stated_reasons_all_mapped" in built_warehouse.report.warnings
+    assert "stated_reasons_all_mapped" in built_warehouse.report.summary()
+
+
+# --- accounts -------------------------------------------------------------------------------------
+
+
+def test_each_live_customer_is_one_account(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    accounts = rows(config, "select * from dim_accounts")
+    assert len(accounts) == len(live_customers(world))
+    by_salesforce = {a["salesforce_account_id"]: a for a in accounts if a["salesforce_account_id"]}
+    by_hubspot = {a["hubspot_company_id"]: a for a in accounts if a["hubspot_company_id"]}
+    for customer in live_customers(world):
+        account = by_salesforce.get(customer.salesforce_account_id) or by_hubspot.get(customer.hubspot_company_id)
+        assert account is not None, customer.key
+        assert account["salesforce_account_id"] == customer.salesforce_account_id
+        assert account["hubspot_company_id"] == customer.hubspot_company_id
+        assert account["domain"] == customer.domain
+
+
+def test_customers_in_both_crms_are_counted_once(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    in_both = [c for c in world.truth.customers_in_both() if not c.deleted]
+    assert len(in_both) >= 10, "the world should exercise cross-CRM matching"
+    matched = rows(config, "select * from dim_accounts where is_in_both_crms")
+    assert len(matched) == len(in_both)
+    assert {(a["salesforce_account_id"], a["hubspot_company_id"]) for a in matched} == {
+        (c.salesforce_account_id, c.hubspot_company_id) for c in in_both
+    }
+
+
+def test_deleted_and_archived_records_are_absent(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    deleted = [c for c in world.truth.customers if c.deleted]
+    assert deleted, "the world should hold deleted customers"
+    deleted_ids = {i for c in deleted for i in (c.salesforce_account_id, c.hubspot_company_id) if i}
+    deleted_records = {record_id for c in deleted for _, _, record_id in c.churn_records}
+    accounts = rows(config, "select salesforce_account_id, hubspot_company_id from dim_accounts")
+    assert not deleted_ids & {i for a in accounts for i in a.values() if i}
+    events = rows(config, "select source_record_id, notice_record_id from fct_churn_events")
+    assert not deleted_records & {i for e in events for i in e.values() if i}
+    # staging keeps the deleted rows, flagged, so reconciliation can see them
+    flagged = rows(config, "select count(*) as n from stg_salesforce__accounts where is_deleted")[0]["n"]
+    assert flagged == sum(1 for c in deleted if c.salesforce_account_id)
+
+
+# --- staging --------------------------------------------------------------------------------------
+
+
+def test_staging_keeps_the_latest_version_of_each_record(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    counts = rows(
+        config,
+        """select
+             (select count(*) from stg_salesforce__opportunities) as opportunities,
+             (select count(*) from stg_hubspot__deals) as deals,
+             (select count(*) from stg_salesforce__accounts where account_name like '%(stale)') as stale_accounts,
+             (select count(*) from stg_hubspot__deals where deal_name like '%(stale)') as stale_deals,
+             (select count(*) from stg_salesforce__opportunities where amount = 1) as stale_amounts""",
+    )[0]
+    assert counts["opportunities"] == len(world.salesforce["Opportunity"])
+    assert counts["deals"] == len(world.hubspot_objects["deals"])
+    assert counts["stale_accounts"] == counts["stale_deals"] == counts["stale_amounts"] == 0
+
+
+def test_staging_types_ids_and_timestamps(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    opportunity = world.salesforce["Opportunity"][0]
+    staged = rows(
+        config,
+        f"select * from stg_salesforce__opportunities where opportunity_id = '{opportunity['Id']}'",
+    )[0]
+    assert len(staged["opportunity_id"]) == 18
+    assert staged["amount"] == pytest.approx(opportunity["Amount"])
+    assert staged["updated_at"].strftime("%Y-%m-%dT%H:%M:%S") == opportunity["SystemModstamp"][:19]
+    deal = world.hubspot_objects["deals"][0]
+    staged_deal = rows(config, f"select * from stg_hubspot__deals where deal_id = '{deal['id']}'")[0]
+    assert staged_deal["updated_at"].replace(tzinfo=UTC).isoformat()[:23] == deal["properties"][
+        "hs_lastmodifieddate"
+    ][:23]
+
+
+# --- churn events ---------------------------------------------------------------------------------
+
+
+def test_churn_events_per_status_match_the_truth(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    by_status = {
+        r["churn_status"]: r["n"]
+        for r in rows(config, "select churn_status, count(*) as n from fct_churn_events group by 1")
+    }
+    live = live_customers(world)
+    assert by_status.get("churned", 0) == len(world.truth.churned_customers())
+    assert by_status.get("open", 0) == sum(c.status == AT_RISK for c in live)
+    assert by_status.get("saved", 0) == sum(c.status == SAVED for c in live)
+
+
+def test_churn_events_per_stated_category_match_the_truth(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    expected = Counter(
+        expected_stated_category(next((r for r in c.stated_reasons.values() if r), None))
+        for c in world.truth.churned_customers()
+    )
+    got = Counter(
+        {
+            r["stated_reason_category"]: r["n"]
+            for r in rows(
+                config,
+                """select stated_reason_category, count(*) as n from fct_churn_events
+                   where churn_status = 'churned' group by 1""",
+            )
+        }
+    )
+    assert got == expected
+
+
+def test_each_churned_customer_is_one_event_with_its_dates(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    events = rows(
+        config,
+        """select e.*, a.salesforce_account_id, a.hubspot_company_id
+           from fct_churn_events e join dim_accounts a using (account_id)
+           where churn_status = 'churned'""",
+    )
+    by_customer = Counter()
+    merged = 0
+    for customer in world.truth.churned_customers():
+        mine = [
+            e
+            for e in events
+            if (customer.salesforce_account_id and e["salesforce_account_id"] == customer.salesforce_account_id)
+            or (customer.hubspot_company_id and e["hubspot_company_id"] == customer.hubspot_company_id)
+        ]
+        by_customer[customer.key] = len(mine)
+        if len(mine) != 1:
+            continue
+        event = mine[0]
+        assert event["source_record_count"] == len(customer.churn_records), customer.key
+        merged += len(customer.churn_records) > 1
+        has_notice = any(obj in ("Case", "tickets") for _, obj, _ in customer.churn_records)
+        if has_notice:
+            # Salesforce datetimes carry whole seconds only
+            assert event["notice_at"].replace(microsecond=0) == customer.notice_at.replace(
+                tzinfo=None, microsecond=0
+            ), customer.key
+        assert event["churned_at"].date() == customer.churned_at.date(), customer.key
+        assert float(event["amount_lost"] or 0) in (0.0, pytest.approx(customer.amount_lost))
+    assert set(by_customer.values()) == {1}, {k: n for k, n in by_customer.items() if n != 1}
+    assert merged >= 5, "the world should hold notices merged with their lost renewal"
+
+
+def test_events_and_accounts_are_related_and_reasons_are_consistent(built_warehouse):
+    checks = rows(
+        built_warehouse.config,
+        """select
+             count(*) filter (where account_id is null) as without_account,
+             count(*) filter (where primary_reason_category <> coalesce(derived_reason_category,
+                                                                       stated_reason_category, 'unknown'))
+               as wrong_primary,
+             count(*) filter (where is_voluntary = (primary_reason_category = 'involuntary')) as wrong_voluntary,
+             count(*) filter (where is_stated_reason_unmapped and stated_reason_category is not null)
+               as unmapped_but_bucketed
+           from fct_churn_events""",
+    )[0]
+    assert checks == {"without_account": 0, "wrong_primary": 0, "wrong_voluntary": 0, "unmapped_but_bucketed": 0}
+
+
+def test_unmapped_stated_reasons_are_flagged_and_listed(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    truth_unmapped = {
+        r for c in live_customers(world) for r in c.stated_reasons.values() if r in phrases.UNMAPPED_REASONS
+    }
+    assert truth_unmapped, "the world should hold unmapped reasons"
+    listed = {r["stated_reason_raw"] for r in rows(config, "select * from int_stated_reasons_unmapped")}
+    flagged = {
+        r["stated_reason_raw"]
+        for r in rows(config, "select stated_reason_raw from fct_churn_events where is_stated_reason_unmapped")
+    }
+    assert listed == flagged
+    assert listed <= truth_unmapped
+
+
+# --- feedback collection --------------------------------------------------------------------------
+
+
+def test_exit_notes_are_collected_for_their_churn_event(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    items = {
+        r["source_record_id"]: r
+        for r in rows(
+            config,
+            """select f.*, a.salesforce_account_id, a.hubspot_company_id
+               from int_feedback_items_collected f join dim_accounts a using (account_id)""",
+        )
+    }
+    exit_notes = [(c, note_id) for c in world.truth.churned_customers() for note_id in c.exit_note_ids]
+    assert len(exit_notes) >= 10
+    for customer, note_id in exit_notes:
+        item = items.get(note_id)
+        assert item is not None, f"exit note {note_id} of {customer.key} not collected"
+        assert item["is_exit_interview"], note_id
+        assert item["body_text"] and "<p>" not in item["body_text"]
+        assert customer.salesforce_account_id == item["salesforce_account_id"] or (
+            customer.hubspot_company_id == item["hubspot_company_id"]
+        )
+
+
+# --- empty raw zone, failing nodes, read access ---------------------------------------------------
+
+
+def test_a_raw_zone_without_files_still_builds(tmp_path):
+    report = build(warehouse_config(tmp_path))
+    assert report.success, report.summary()
+    assert rows(warehouse_config(tmp_path), "select count(*) as n from fct_churn_events") == [{"n": 0}]
+
+
+def test_build_command_exits_non_zero_naming_the_failing_test(tmp_path):
+    """An analyst maps a reason to a category that does not exist: the build names the broken test."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", ".user.yml"))
+    seed = project / "seeds" / "stated_reason_map.csv"
+    seed.write_text(seed.read_text() + "Too pricey,exact,pricey\n")
+    config_path = tmp_path / "churnkb.yaml"
+    config_path.write_text(yaml.safe_dump({"warehouse": {"dbt_project_dir": str(project)}}))
+    result = run_cli("build", "--select", "stated_reason_map", data_dir=tmp_path / "data", config_path=config_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAILED" in result.stderr
+    assert "failed: accepted_values_stated_reason_map_category" in result.stderr
+
+
+def test_query_command_formats(built_warehouse):
+    data_dir = built_warehouse.config.data_dir
+    sql = "select account_id, domain from dim_accounts order by account_id limit 3"
+    expected = rows(built_warehouse.config, sql)
+
+    as_json = run_cli("query", sql, "--format", "json", data_dir=data_dir)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == expected
+
+    as_csv = run_cli("query", sql, "--format", "csv", data_dir=data_dir)
+    assert as_csv.stdout.splitlines() == ["account_id,domain"] + [f"{r['account_id']},{r['domain']}" for r in expected]
+
+    sql_file = built_warehouse.config.data_dir.parent / "accounts.sql"
+    sql_file.write_text(sql)
+    as_table = run_cli("query", "--file", str(sql_file), data_dir=data_dir)
+    lines = as_table.stdout.splitlines()
+    assert lines[0].split() == ["account_id", "domain"]
+    assert lines[2].split() == [expected[0]["account_id"], expected[0]["domain"]]
+    assert lines[-1] == "(3 rows)"
+
+
+def test_query_errors_are_clear(built_warehouse, tmp_path):
+    bad = run_cli("query", "select * from no_such_mart", data_dir=built_warehouse.config.data_dir)
+    assert bad.returncode == 2
+    assert "no_such_mart" in bad.stderr and "Traceback" not in bad.stderr
+    missing = run_cli("query", "select 1", data_dir=tmp_path)
+    assert missing.returncode == 2
+    assert "churnkb build" in missing.stderr
+
+
+def test_read_connection_is_read_only(built_warehouse):
+    with read_connection(built_warehouse.config) as connection:
+        assert connection.execute("select count(*) from fct_churn_events").fetchone()[0] > 0
+        with pytest.raises(Exception, match="read-only"):
+            connection.execute("create table scratch as select 1")
+    with pytest.raises(WarehouseError):
+        query(built_warehouse.config, "select * from no_such_mart")
