@@ -13,6 +13,9 @@ from typing import Any
 from churnkb.paths import DataPaths
 from connectors.raw_zone import append_jsonl, read_jsonl, utc_now
 
+MOSTLY_FILLED_SHARE = 0.9
+MIN_RECORDS_FOR_ALL_NULL = 3
+
 
 def json_kind(value: Any) -> str | None:
     if value is None:
@@ -49,6 +52,7 @@ class ValueObserver:
     kinds: dict[str, str] = field(default_factory=dict)
     kind_changes: dict[str, tuple[str, str]] = field(default_factory=dict)
     with_values: set[str] = field(default_factory=set)
+    filled: dict[str, int] = field(default_factory=dict)  # field -> records with a value
     records: int = 0
 
     def observe(self, record: dict[str, Any]) -> None:
@@ -58,12 +62,18 @@ class ValueObserver:
             if kind is None:
                 continue
             self.with_values.add(name)
+            self.filled[name] = self.filled.get(name, 0) + 1
             seen = self.kinds.get(name)
             if seen is None:
                 self.kinds[name] = kind
             elif seen != kind and name not in self.kind_changes:
                 self.kind_changes[name] = (seen, kind)
                 self.kinds[name] = kind
+
+    def mostly_filled(self) -> list[str]:
+        """Fields with a value in at least 90% of this run's records."""
+        return sorted(name for name, count in self.filled.items()
+                      if count >= MOSTLY_FILLED_SHARE * self.records)
 
     def changes(self, previous_kinds: dict[str, str], previously_with_values: list[str],
                 fields: list[str]) -> list[dict[str, Any]]:
@@ -77,8 +87,8 @@ class ValueObserver:
             if old and old != kind and name not in self.kind_changes:
                 changes.append({"change": "value_type_changed", "field": name,
                                 "old_type": old, "new_type": kind})
-        if self.records:
-            # Only fields that used to carry values: always-empty fields are not news.
+        if self.records >= MIN_RECORDS_FOR_ALL_NULL:
+            # Only fields that were (nearly) always filled: sparse fields are null often.
             for name in sorted(set(previously_with_values) & set(fields) - self.with_values):
                 changes.append({"change": "all_null", "field": name,
                                 "detail": f"null in all {self.records} records of this run"})

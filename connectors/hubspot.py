@@ -375,7 +375,8 @@ class HubSpotObjectStream:
             name = spec.get("name")
             if not name or name in exclude:
                 continue
-            if include and name not in include and name not in (self.cursor, "hs_object_id"):
+            required = (self.cursor, "hs_object_id", self.settings.get("loss_reason_property"))
+            if include and name not in include and name not in required:
                 continue
             schema[name] = spec.get("type") or "string"
         return schema

@@ -151,7 +151,7 @@ class StreamLanding:
             self.ctx.drift_log.record(self.stream, self.ctx.sync_id, changes)
         if self.observer.records:
             self.state.value_kinds = {**self.state.value_kinds, **self.observer.kinds}
-            self.state.fields_with_values = sorted(self.observer.with_values)
+            self.state.fields_with_values = self.observer.mostly_filled()
         self.state.last_sync_id = self.ctx.sync_id
         self.state.last_run_at = utc_now().isoformat()
         self.state.last_status = status

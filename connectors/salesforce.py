@@ -50,12 +50,15 @@ def selectable_fields(describe: dict[str, Any], settings: dict[str, Any], stream
     per_stream = (settings.get("fields") or {}).get(stream) or {}
     include = set(per_stream.get("include_fields") or [])
     exclude = set(per_stream.get("exclude_fields") or [])
+    # Identity, cursor and the configured churn fields survive any include list.
+    required = {"Id", "IsDeleted", *CURSOR_CANDIDATES,
+                *(settings.get(key) for key in ("loss_reason_field", "competitor_field"))}
     fields = {}
     for spec in describe.get("fields", []):
         name, ftype = spec["name"], spec.get("type", "string")
         if ftype in UNSELECTABLE_TYPES or name in exclude:
             continue
-        if include and name not in include and name not in ("Id", "IsDeleted", *CURSOR_CANDIDATES):
+        if include and name not in include and name not in required:
             continue
         fields[name] = ftype
     return fields

@@ -23,7 +23,7 @@ class StreamState:
     resume: dict[str, Any] | None = None
     schema: dict[str, str] = field(default_factory=dict)  # field -> source type, for drift
     value_kinds: dict[str, str] = field(default_factory=dict)  # field -> JSON kind seen last
-    fields_with_values: list[str] = field(default_factory=list)  # fields non-null last run
+    fields_with_values: list[str] = field(default_factory=list)  # fields ~always filled last run
     extra: dict[str, Any] = field(default_factory=dict)  # source-specific (archived cursor, ...)
     last_sync_id: str | None = None
     last_run_at: str | None = None

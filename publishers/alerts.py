@@ -59,7 +59,8 @@ class AlertItem:
 
     def line(self) -> str:
         due = f", due {self.due_on}" if self.due_on else ""
-        return f"{self.title} ({self.state}): {self.account}, owner {self.owner}{due}. {self.detail}"
+        detail = f" {self.detail}" if self.detail else ""
+        return f"{self.title} ({self.state}): {self.account}, owner {self.owner}{due}.{detail}"
 
 
 def publish_alerts(config: Config, *, now: datetime | None = None,

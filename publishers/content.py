@@ -152,7 +152,7 @@ def build_digest(reader: MartReader, settings: Publishing, department: str, peri
     tables = [_accounts_table(mine_now, fb_now, settings)]
     tables += _department_tables(reader, settings, department, mine_now, fb_now, period,
                                  today)
-    tables.append(_actions_table(reader, settings, categories))
+    tables.append(_actions_table(reader, settings, categories, department))
     metrics = [
         Metric("Churned accounts", len(mine_now), len(mine_before)),
         Metric("Revenue lost", _amount(mine_now), _amount(mine_before), money=True),
@@ -346,11 +346,12 @@ def _step_row(step: dict[str, Any]) -> list[Cell]:
             format_date(as_date(step["due_on"])), format_date(as_date(step["done_on"]))]
 
 
-def _actions_table(reader: MartReader, settings: Publishing, categories: set[str]) -> Table:
+def _actions_table(reader: MartReader, settings: Publishing, categories: set[str],
+                   department: str) -> Table:
     rows: list[list[Cell]] = []
     if reader.has("mart_save_opportunities"):
         for opp in reader.save_opportunities():
-            if opp["reason"] in categories:
+            if opp["reason"] in categories or opp.get("play_department") == department:
                 rows.append([_account(opp), _owner(opp), clean_text(opp["reason"]),
                              format_money(opp["amount_at_risk"]),
                              clean_text(opp["suggested_play"], 200)])

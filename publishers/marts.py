@@ -46,8 +46,8 @@ class MartReader:
                 "where table_name = ? and table_schema = 'main'", [table]
             ).fetchall()
             if not rows:
-                raise MartMissing(f"mart '{table}' is not in the warehouse; run `churnkb warehouse "
-                                  "build` (or the build flow) before publishing")
+                raise MartMissing(f"mart '{table}' is not in the warehouse; run `churnkb build` "
+                                  "(or the build flow) before publishing")
             self._columns[table] = {row[0] for row in rows}
         return self._columns[table]
 
@@ -174,7 +174,8 @@ class MartReader:
                    {c('s', table, 'amount_at_risk')} as amount_at_risk,
                    {c('s', table, 'suggested_play')} as suggested_play,
                    cast({c('s', table, 'notice_at', 'noticed_at')} as date) as notice_on,
-                   {c('s', table, 'stage', 'status')} as stage,
+                   {c('s', table, 'notice_stage', 'stage', 'status')} as stage,
+                   {c('s', table, 'play_owner_department')} as play_department,
                    {self.account_columns()}
             from {table} s left join dim_accounts a using (account_id)
             order by amount_at_risk desc nulls last, item_id
@@ -188,6 +189,7 @@ class MartReader:
                    cast(r.eligible_from as date) as eligible_from,
                    {c('r', table, 'contact_name')} as contact_name,
                    {c('r', table, 'trigger_detail', 'detail', 'feature_name')} as trigger_detail,
+                   {c('r', table, 'owner_id')} as owner_id,
                    {self.account_columns()}
             from {table} r left join dim_accounts a using (account_id)
             order by r.priority, r.eligible_from, r.account_id, r.trigger

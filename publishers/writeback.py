@@ -127,8 +127,9 @@ class _Crms:
         fields = {"Subject": subject, "WhatId": account_id, "ActivityDate": due.isoformat(),
                   "Status": "Not Started", "Priority": _sf_priority(row["priority"]),
                   "Description": task_body(row)}
-        if candidate.get("salesforce_owner_id"):
-            fields["OwnerId"] = str(candidate["salesforce_owner_id"])
+        owner = _owner_in(candidate, "salesforce_owner_id", lambda v: v.startswith("005"))
+        if owner:
+            fields["OwnerId"] = owner
         result = sf.Task.create(fields)
         return True, str(result["id"])
 
@@ -171,14 +172,24 @@ class _Crms:
             "hs_task_type": "TODO",
             "hs_timestamp": datetime.combine(due, time(9)).isoformat() + "Z",
         }
-        if candidate.get("hubspot_owner_id"):
-            properties["hubspot_owner_id"] = str(candidate["hubspot_owner_id"])
+        owner = _owner_in(candidate, "hubspot_owner_id", str.isdigit)
+        if owner:
+            properties["hubspot_owner_id"] = owner
         associations = [{"to": {"id": str(candidate["hubspot_company_id"])},
                          "types": [{"associationCategory": "HUBSPOT_DEFINED",
                                     "associationTypeId": TASK_TO_COMPANY}]}]
         created = basic_api.create(simple_public_object_input_for_create=(
             SimplePublicObjectInputForCreate(properties=properties, associations=associations)))
         return True, str(created.id)
+
+
+def _owner_in(candidate: dict[str, Any], column: str, looks_right) -> str | None:  # noqa: ANN001
+    """The account owner in this CRM: the CRM-specific column, else the churn event's owner_id
+    when it has this CRM's id shape (Salesforce User ids start 005; HubSpot owner ids are digits)."""
+    if candidate.get(column):
+        return str(candidate[column])
+    owner = str(candidate.get("owner_id") or "")
+    return owner if owner and looks_right(owner) else None
 
 
 def _soql_literal(value: str) -> str:

@@ -225,7 +225,7 @@ class SalesforceSandbox:
     # -- auth
     def _token(self, request: Request) -> Response:
         if request.method != "POST":
-            raise ApiError(405, "METHOD_NOT_ALLOWED", "HTTP Method 'GET' not allowed. Allowed are POST")
+            raise _method_not_allowed(request, "POST")
         form = {k: v[0] for k, v in parse_qs(request.body.decode(errors="replace")).items()}
         form.update({k: v[0] for k, v in request.query.items() if k not in form})
         grant = form.get("grant_type")

@@ -179,3 +179,16 @@ def test_an_expired_query_locator_restarts_from_the_landed_cursor(connector_worl
     assert report.ok, report.rows()
     assert expired and 400 in {r.status for r in world.salesforce.request_log}
     assert_salesforce_matches_store(world)
+
+
+def test_field_lists_are_configurable_and_custom_fields_come_through(connector_world):
+    world = connector_world(accounts=30, sources={"salesforce": {"fields": {
+        "opportunity": {"include_fields": ["Name", "StageName"]},
+        "account": {"exclude_fields": ["Website"]}}}})
+    world.salesforce.add_field("Account", "Health_Score__c", "double")
+    assert sync_source("salesforce", world.config, streams=["opportunity", "account"]).ok
+    opportunity = next(iter(landed(world, "salesforce", "opportunity", "Id").values()))
+    account = next(iter(landed(world, "salesforce", "account", "Id").values()))
+    assert {"Id", "Name", "StageName", "IsDeleted", "SystemModstamp", "Loss_Reason__c"} <= \
+        set(opportunity) and "Amount" not in opportunity
+    assert "Health_Score__c" in account and "Website" not in account

@@ -416,8 +416,11 @@ def test_limits_versions_and_sobject_list(org, sf):
     assert sf.api_usage["api-usage"].used == 1 and sf.api_usage["api-usage"].total == 100000
     listed = {o["name"] for o in sf.describe()["sobjects"]}
     assert listed == {"Account", "Opportunity", "User", "Task"}
+    assert sf.Account.metadata()["objectDescribe"]["keyPrefix"] == "001"
     versions = sf.session.get(f"{org.base_url}/services/data/").json()
     assert versions[0]["version"] == "59.0"
+    assert org.requests_for("/services/data/v59.0/sobjects") == 2
+    assert org.requests_for("limits") == 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -32,6 +32,34 @@ notice_stages as (
     select * from ticket_stages
 ),
 
+account_deals as (
+    -- the renewal at stake: an open opportunity/deal of the account, else its last won one
+    select accounts.account_id, opportunities.amount, opportunities.close_date as expected_close_date,
+           not opportunities.is_closed as is_open
+    from {{ ref('stg_salesforce__opportunities') }} as opportunities
+    inner join {{ ref('int_accounts_matched') }} as accounts
+        on accounts.source_system = 'salesforce' and accounts.source_account_id = opportunities.account_id
+    where not opportunities.is_deleted and (not opportunities.is_closed or opportunities.is_won)
+    union all
+    select accounts.account_id, deals.amount, cast(deals.closed_at as date),
+           not coalesce(deals.hs_is_closed, false)
+    from {{ ref('stg_hubspot__deals') }} as deals
+    inner join {{ ref('int_hubspot_links_bidirectional') }} as links
+        on links.from_object_type = 'deals' and links.from_id = deals.deal_id and links.to_object_type = 'companies'
+    inner join {{ ref('int_accounts_matched') }} as accounts
+        on accounts.source_system = 'hubspot' and accounts.source_account_id = links.to_id
+    where not deals.is_deleted and not coalesce(deals.hs_is_closed_lost, false)
+),
+
+amounts_at_risk as (
+    select account_id, amount
+    from account_deals
+    where amount is not null
+    qualify row_number() over (
+        partition by account_id order by is_open desc, expected_close_date desc nulls last, amount desc
+    ) = 1
+),
+
 plays as (
     select * from {{ ref('save_plays') }}
 ),
@@ -57,7 +85,7 @@ final as (
         open_notices.primary_reason_category as reason_category,
         open_notices.primary_reason_source as reason_source,
         open_notices.stated_reason_raw,
-        coalesce(open_notices.amount_lost, 0) as amount_at_risk,
+        cast(coalesce(open_notices.amount_lost, amounts_at_risk.amount, 0) as decimal(18, 2)) as amount_at_risk,
         plays.play_name as suggested_play,
         plays.play_description as suggested_play_description,
         plays.owner_department as play_owner_department,
@@ -70,6 +98,7 @@ final as (
     left join notice_stages
         on notice_stages.source_system = open_notices.notice_source_system
         and notice_stages.record_id = open_notices.notice_record_id
+    left join amounts_at_risk on amounts_at_risk.account_id = open_notices.account_id
     left join plays on plays.category = open_notices.primary_reason_category
     left join checklist on checklist.churn_event_id = open_notices.churn_event_id
 )
