@@ -101,6 +101,7 @@ def dbt_vars(config: Config) -> dict[str, Any]:
         "feedback_window_days_before_notice",
         "feedback_window_days_after_churn",
         "exit_interview_patterns",
+        "estimated_notice_days_before_churn",
         "free_email_domains",
     ):
         if key in warehouse:

@@ -78,7 +78,8 @@ class StreamLanding:
 
     # -- records ---------------------------------------------------------------------------
     def add(self, record: dict[str, Any]) -> bool:
-        """Queue one record for landing; False when it was quarantined instead."""
+        """Queue one record for landing; False when it was quarantined, or is a version
+        already landed by the last run (the lookback overlap)."""
         self.report.fetched += 1
         shape = self.shape
         record_id = str(record.get(shape.id_field) or "")

@@ -72,8 +72,10 @@ def check_record(
             return f"invalid UTF-8 in {name}"
         if len(value) > max_field_chars:
             return f"oversized {name}: {len(value)} chars > {max_field_chars}"
-    if cursor_field and not record.get(cursor_field):
-        return f"missing cursor {cursor_field}"
+    if cursor_field:
+        date_fields = [cursor_field, *(n for n in date_fields if n != cursor_field)]
+        if not record.get(cursor_field):
+            return f"missing cursor {cursor_field}"
     for name in date_fields:
         value = record.get(name)
         if value in (None, ""):

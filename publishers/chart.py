@@ -25,6 +25,8 @@ CATEGORY_COLOURS: dict[str, str] = {
     "unknown": "#CCCCCC",
 }
 _FALLBACK_COLOUR = "#777777"
+# Fits the 640 px email body with its 24 px side padding.
+CHART_WIDTH, CHART_HEIGHT = 592, 220
 _BACKGROUND = (255, 255, 255)
 _AXIS = (120, 120, 120)
 _GRID = (230, 230, 230)
@@ -98,7 +100,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
             + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
 
-def render_chart(data: ChartData, width: int = 600, height: int = 220) -> bytes:
+def render_chart(data: ChartData, width: int = CHART_WIDTH, height: int = CHART_HEIGHT) -> bytes:
     """Stacked bars, one per period, coloured by reason category; y axis labelled with the max."""
     canvas = _Canvas(width, height)
     left, right, top, bottom = 40, 10, 12, 26

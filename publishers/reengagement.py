@@ -22,17 +22,17 @@ from publishers.text import clean_text, neutralise_csv_cell
 from publishers.writeback import write_back_tasks
 
 DEFAULT_OPENING_LINES = {
-    "followup_30d": "It has been a month since {account} moved on; how is the transition going, "
-                    "and is there anything we could have done better?",
-    "feature_shipped": "You told us {account} needed {detail}: it has shipped, and we would love "
-                       "to show you.",
+    "followup_30d": "It has been a month since {account} moved on: how is the transition going, "
+                    "and what could we have done better?",
+    "feature_shipped": "Good news for {account}: what you asked for has shipped ({detail}). "
+                       "May we show you?",
     "cooldown_elapsed": "A lot has changed since {account} left; may we show you what is new "
                         "and what we fixed about {reason}?",
-    "champion_moved": "Congratulations on the new role! We enjoyed working with you at "
-                      "{account}; could we help your new team too?",
+    "champion_moved": "Congratulations on joining {account}! We enjoyed working with you "
+                      "before; could we help your new team too?",
 }
 COLUMNS = ["account", "account_id", "contact", "contact_email", "owner", "owner_email", "trigger",
-           "reason", "priority", "eligible_from", "suggested_opening_line"]
+           "detail", "reason", "priority", "eligible_from", "suggested_opening_line"]
 
 
 def publish_reengagement(config: Config, *, now: datetime | None = None,
@@ -72,6 +72,7 @@ def list_row(candidate: dict[str, Any], settings: Publishing) -> dict[str, Any]:
     account = clean_text(candidate.get("account_name") or candidate["account_id"], 120)
     reason = clean_text(candidate.get("reason_category")) or "unknown"
     trigger = clean_text(candidate["trigger"])
+    detail = clean_text(candidate.get("trigger_detail"), 200)
     return {
         "account": account,
         "account_id": clean_text(candidate["account_id"]),
@@ -80,11 +81,11 @@ def list_row(candidate: dict[str, Any], settings: Publishing) -> dict[str, Any]:
         "owner": clean_text(candidate.get("owner_name"), 120),
         "owner_email": clean_text(candidate.get("owner_email"), 200),
         "trigger": trigger,
+        "detail": detail,
         "reason": reason,
         "priority": candidate.get("priority"),
         "eligible_from": as_date(candidate.get("eligible_from")),
-        "suggested_opening_line": opening_line(settings, trigger, account, reason,
-                                               clean_text(candidate.get("trigger_detail"), 120)),
+        "suggested_opening_line": opening_line(settings, trigger, account, reason, detail),
     }
 
 
@@ -95,7 +96,7 @@ def opening_line(settings: Publishing, trigger: str, account: str, reason: str,
     if not template:
         return f"We would love to hear how {account} is doing."
     values = {"account": account, "reason": reason.replace("_", " "),
-              "detail": detail or "what you asked for"}
+              "detail": detail or "details in the CRM"}
     return template.format_map(values)
 
 

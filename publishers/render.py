@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 
-from publishers.chart import colour_of
+from publishers.chart import CHART_HEIGHT, CHART_WIDTH, colour_of
 from publishers.content import Cell, Digest, Link, Metric, format_money
 from publishers.text import escape_markdown, escape_slack, escape_teams, trim
 
@@ -129,7 +129,8 @@ def _jinja() -> jinja2.Environment:
 
 def to_html(digest: Digest, chart_src: str | None, preferences_url: str | None = None) -> str:
     return _jinja().get_template("digest.html.j2").render(
-        d=digest, chart_src=chart_src, preferences_url=preferences_url)
+        d=digest, chart_src=chart_src, preferences_url=preferences_url,
+        chart_width=CHART_WIDTH, chart_height=CHART_HEIGHT)
 
 
 # -- Slack Block Kit -----------------------------------------------------------------------------

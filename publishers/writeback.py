@@ -33,6 +33,7 @@ def task_body(row: dict[str, Any]) -> str:
     contact = " ".join(x for x in (row["contact"], f"<{row['contact_email']}>"
                                    if row["contact_email"] else "") if x)
     return (f"Suggested opening line: {row['suggested_opening_line']}\n"
+            f"Why now: {row['detail'] or row['trigger']}\n"
             f"Contact: {contact or 'unknown'}\nReason they left: {row['reason']}\n"
             f"Created by churnkb (trigger {row['trigger']}).")
 

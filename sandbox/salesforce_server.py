@@ -36,7 +36,7 @@ DEFAULT_USERNAME = "integration@churnkb.sandbox"
 DEFAULT_PASSWORD = "sandbox-salesforce-password"
 DEFAULT_DAILY_QUOTA = 100_000
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 200, 2000
-MAX_OPEN_CURSORS = 50  # Salesforce keeps a bounded number of open query cursors per user
+MAX_OPEN_CURSORS = 10  # as in Salesforce: opening an 11th query cursor closes the oldest
 ORG_ID = salesforce_18("00D5s0000000001")
 
 
@@ -119,6 +119,9 @@ class SalesforceSandbox:
     # -- test and benchmark helpers (see SalesforceStore for the record helpers' details)
     def touch(self, object_name: str, n: int, rng: random.Random | None = None) -> list[str]:
         return self.store.touch(object_name, n, rng)
+
+    def set_fields(self, object_name: str, record_id: str, fields: dict[str, Any]) -> None:
+        self.store.set_fields(object_name, record_id, fields)
 
     def delete(self, object_name: str, ids: list[str]) -> None:
         self.store.delete(object_name, ids)
@@ -308,6 +311,8 @@ class SalesforceSandbox:
             digits = f"{self._cursor_numbers:09d}"
             locator = salesforce_18(f"01g5s0{digits}")
             cursor = _Cursor(locator, result, page_size, endpoint)
+            if result.total_size <= page_size:
+                return cursor  # one page answers it all: nothing to hold open
             self._cursors[locator] = cursor
             while len(self._cursors) > MAX_OPEN_CURSORS:
                 self._cursors.popitem(last=False)

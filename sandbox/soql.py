@@ -51,7 +51,7 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'"
 @dataclass(frozen=True)
 class Token:
     kind: str
-    text: str  # source text (for STRING: the unescaped value)
+    text: str  # source text (for STRING: between the quotes, escapes as written)
     position: int
     value: Any = None
 
@@ -121,8 +121,8 @@ class _Scanner:
                 self.pos += 2
             elif char == "'":
                 self.pos += 1
-                value = "".join(chars)
-                self.tokens.append(Token(STRING, value, start, value))
+                raw = self.text[start + 1 : self.pos - 1]  # LIKE reads its escapes from this
+                self.tokens.append(Token(STRING, raw, start, "".join(chars)))
                 return
             else:
                 chars.append(char)

@@ -28,8 +28,15 @@ def test_reconciles_exactly_with_faults_on(connector_world):
     archived = sorted(hs.store["deals"], key=int)[:5]
     hs.archive("deals", archived)
 
-    first = sync_source("hubspot", world.config)
+    changed_mid_pass: list[str] = []
+
+    def edit_while_paging(progress):  # a user editing deals while the pass pages through them
+        if progress.stream == "deals" and not progress.done:
+            changed_mid_pass.extend(hs.touch("deals", 3))
+
+    first = sync_source("hubspot", world.config, progress=edit_while_paging)
     assert first.status == "success", first.rows()
+    assert changed_mid_pass
     assert {429, 500, 503} <= {r.status for r in hs.request_log}
     hs.faults = hs.clock.faults = dataclasses.replace(faults, mutate_during_paging=0)
     next_second()

@@ -52,9 +52,6 @@ def crm_sandboxes(tmp_path, monkeypatch):
                        companies[2]["properties"].get("hubspot_owner_id")),
         }
         data_dir = tmp_path / "data"
-        from fixtures.publishers import _install_read_connection_stand_in
-
-        _install_read_connection_stand_in()
         build_marts(DataPaths(data_dir).warehouse, crm_ids=crm_ids)
         yield data_dir, salesforce, hubspot, crm_ids
     finally:

@@ -7,14 +7,11 @@ ledger and outputs of these tests never touch other areas' data.
 from __future__ import annotations
 
 import csv
-import shutil
 from datetime import timedelta
 
 import duckdb
-import pytest
 from fixtures.publishers import make_config
 
-from churnkb import warehouse_lock
 from churnkb.paths import DataPaths
 from publishers.alerts import publish_alerts
 from publishers.content import DEPARTMENT_TITLES
@@ -22,27 +19,6 @@ from publishers.digests import publish_digests
 from publishers.marts import MartMissing
 from publishers.reengagement import publish_reengagement
 from publishers.settings import DEFAULT_ROUTING
-
-
-@pytest.fixture
-def real_marts(built_warehouse, tmp_path):
-    source = DataPaths(built_warehouse.config.data_dir)
-    target = DataPaths(tmp_path / "data")
-    target.root.mkdir(parents=True)
-    with warehouse_lock.shared(source.warehouse_lock):
-        shutil.copy(source.warehouse, target.warehouse)
-    return target.root, built_warehouse.world.truth.now
-
-
-def _busiest_week(data_dir):
-    con = duckdb.connect(str(DataPaths(data_dir).warehouse), read_only=True)
-    try:
-        return con.execute("""
-            select cast(date_trunc('week', coalesce(churned_at, notice_at)) as date) as week
-            from fct_churn_events where primary_reason_category <> 'unknown'
-            group by 1 order by count(*) desc, 1 desc limit 1""").fetchone()[0]
-    finally:
-        con.close()
 
 
 def _events_in(data_dir, start, end):
@@ -58,8 +34,7 @@ def _events_in(data_dir, start, end):
 
 
 def test_digests_name_every_churned_account_for_its_departments(real_marts):
-    data_dir, now = real_marts
-    week = _busiest_week(data_dir)
+    data_dir, now, week = real_marts
     report = publish_digests(make_config(data_dir), period_end=week, now=now)
     assert report.failed == 0 and report.sent >= 1
     folder = DataPaths(data_dir).digests(f"{week.isocalendar()[0]}-W{week.isocalendar()[1]:02d}")
@@ -74,7 +49,7 @@ def test_digests_name_every_churned_account_for_its_departments(real_marts):
 
 
 def test_alerts_and_reengagement_run_on_the_real_marts(real_marts):
-    data_dir, now = real_marts
+    data_dir, now, _ = real_marts
     config = make_config(data_dir)
     alerts = publish_alerts(config, now=now)
     assert alerts.failed == 0

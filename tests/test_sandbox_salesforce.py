@@ -155,6 +155,8 @@ def test_records_hold_exactly_the_selected_fields_plus_attributes(sf):
         ("Amount = null", [10]),
         ("Loss_Reason__c != null AND Name LIKE 'deal 0_'", [1, 2, 3, 4]),
         ("Name LIKE '%1%'", [1, 10]),
+        ("Name LIKE 'Deal 1_'", [10]),
+        ("Name LIKE 'Deal 1\\_'", []),  # an escaped _ is a literal underscore
         ("CloseDate >= 2024-02-08", [8, 10]),
         ("CloseDate < 2024-02-03 OR CloseDate = 2024-02-10", [1, 2, 10]),
         ("SystemModstamp > 2024-03-03T12:00:00Z", [7, 8, 10]),
@@ -287,6 +289,14 @@ def test_bad_fields_objects_and_values_get_salesforce_errors(sf, soql, code, tex
     assert text in excinfo.value.content[0]["message"]
 
 
+def test_opening_an_eleventh_cursor_closes_the_oldest(sf):
+    firsts = [sf.query(f"SELECT Id FROM Opportunity LIMIT {4 + n}") for n in range(11)]
+    with pytest.raises(SalesforceMalformedRequest) as excinfo:
+        sf.query_more(firsts[0]["nextRecordsUrl"], identifier_is_url=True)
+    assert error_code(excinfo) == "INVALID_QUERY_LOCATOR"
+    assert len(sf.query_more(firsts[1]["nextRecordsUrl"], identifier_is_url=True)["records"]) == 2
+
+
 def test_stale_or_unknown_locator_is_invalid_query_locator(org, sf):
     first = sf.query("SELECT Id FROM Opportunity")
     org.expire_query_locators()
@@ -409,6 +419,13 @@ def test_touch_bumps_stamps_and_edits_a_field(org, sf):
         f"SELECT Id, Description, LastModifiedDate FROM Opportunity WHERE SystemModstamp >= {stamp}"))
     assert {r["Id"] for r in rows} == set(touched)
     assert all(r["Description"].endswith("(edited)") for r in rows)
+
+
+def test_set_fields_rewrites_a_record_as_given(org, sf):
+    org.set_fields("Opportunity", opp(1), {"SystemModstamp": "2020-01-01T00:00:00.000+0000",
+                                           "Region__c": "EMEA"})
+    assert ids(sf, "SELECT Id FROM Opportunity WHERE SystemModstamp < 2021-01-01T00:00:00Z "
+                   "AND Region__c = 'emea'") == [opp(1)]
 
 
 def test_limits_versions_and_sobject_list(org, sf):

@@ -4,7 +4,7 @@
 -- Linked by association first (a note on the lost opportunity, a task on the cancellation case, a
 -- HubSpot note associated with the lost deal or the cancellation ticket), else by time window: a
 -- text of the same customer noted between `feedback_window_days_before_notice` days before the
--- notice (or churn) and `feedback_window_days_after_churn` days after the churn (nearest event wins).
+-- notice (estimated `estimated_notice_days_before_churn` days before the churn without one) and `feedback_window_days_after_churn` days after the churn (nearest event wins).
 -- Texts linked to no churn event are not exit feedback and are not listed here.
 -- Part B classifies these rows into fct_feedback_items.
 
@@ -43,7 +43,12 @@ churn_records as (
 ),
 
 events as (
-    select * from {{ ref('int_churn_events_merged') }}
+    -- a lost renewal without a notice record still had a notice: estimate it before the churn date
+    select
+        *,
+        coalesce(notice_at, churned_at - interval ({{ var('estimated_notice_days_before_churn') }}) day)
+            as notice_or_estimate_at
+    from {{ ref('int_churn_events_merged') }}
 ),
 
 direct_events as (
@@ -100,14 +105,13 @@ window_events as (
     inner join events
         on events.account_id = located.account_id
         and located.noted_at
-            between coalesce(events.notice_at, events.churned_at)
-                    - interval ({{ var('feedback_window_days_before_notice') }}) day
+            between events.notice_or_estimate_at - interval ({{ var('feedback_window_days_before_notice') }}) day
                 and coalesce(events.churned_at, events.notice_at)
                     + interval ({{ var('feedback_window_days_after_churn') }}) day
     where located.direct_churn_event_id is null
     qualify row_number() over (
         partition by located.source_system, located.source_object, located.source_record_id
-        order by abs(datediff('day', coalesce(events.notice_at, events.churned_at), located.noted_at)),
+        order by abs(datediff('day', events.notice_or_estimate_at, located.noted_at)),
                  events.churn_event_id
     ) = 1
 ),
@@ -124,9 +128,15 @@ final as (
         located.noted_at,
         located.title,
         located.body_text,
-        regexp_matches(lower(coalesce(located.title, '') || ' ' || located.body_text), '{{ exit_pattern }}')
-            or (located.source_object in ('Note', 'notes') and located.noted_at >= linked_events.notice_at)
-            as is_exit_interview,
+        coalesce(
+            regexp_matches(lower(coalesce(located.title, '') || ' ' || located.body_text), '{{ exit_pattern }}')
+            or (
+                -- a note on the lost deal or the cancellation itself, written after the notice
+                located.source_object in ('Note', 'notes')
+                and located.direct_churn_event_id is not null
+                and located.noted_at >= linked_events.notice_or_estimate_at
+            ),
+            false) as is_exit_interview,
         located.feedback_source,
         case when located.direct_churn_event_id is not null then 'association' else 'time_window' end
             as link_method

@@ -23,32 +23,15 @@ churned_events as (
     qualify row_number() over (partition by account_id order by churned_at desc, churn_event_id) = 1
 ),
 
-won_after_churn as (
-    -- a won renewal or new deal after the churn date: the account is back
-    select distinct accounts.account_id
-    from {{ ref('stg_salesforce__opportunities') }} as opportunities
-    inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'salesforce' and accounts.source_account_id = opportunities.account_id
-    inner join churned_events on churned_events.account_id = accounts.account_id
-    where opportunities.is_won and not opportunities.is_deleted
-      and opportunities.close_date > cast(churned_events.churned_at as date)
-    union
-    select distinct accounts.account_id
-    from {{ ref('stg_hubspot__deals') }} as deals
-    inner join {{ ref('int_hubspot_links_bidirectional') }} as links
-        on links.from_object_type = 'deals' and links.from_id = deals.deal_id and links.to_object_type = 'companies'
-    inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'hubspot' and accounts.source_account_id = links.to_id
-    inner join churned_events on churned_events.account_id = accounts.account_id
-    where deals.hs_is_closed and not coalesce(deals.hs_is_closed_lost, false) and not deals.is_deleted
-      and deals.closed_at > churned_events.churned_at
+won_back as (
+    select account_id from {{ ref('int_churn_events_won_back') }}
 ),
 
 eligible_events as (
     select churned_events.*
     from churned_events
     where churned_events.primary_reason_category <> 'company'
-      and churned_events.account_id not in (select account_id from won_after_churn)
+      and churned_events.account_id not in (select account_id from won_back)
 ),
 
 checklist as (

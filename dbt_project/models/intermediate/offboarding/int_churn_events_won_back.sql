@@ -1,0 +1,40 @@
+-- Churned customers who came back: the first won opportunity/deal of the same account after the
+-- churn date. One row per churned event that was won back.
+with
+
+churned_events as (
+    select churn_event_id, account_id, churned_at
+    from {{ ref('fct_churn_events') }}
+    where churn_status = 'churned' and churned_at is not null
+),
+
+wins as (
+    select accounts.account_id, cast(opportunities.close_date as timestamp) as won_at, opportunities.amount
+    from {{ ref('stg_salesforce__opportunities') }} as opportunities
+    inner join {{ ref('int_accounts_matched') }} as accounts
+        on accounts.source_system = 'salesforce' and accounts.source_account_id = opportunities.account_id
+    where opportunities.is_won and not opportunities.is_deleted
+    union all
+    select accounts.account_id, deals.closed_at, deals.amount
+    from {{ ref('stg_hubspot__deals') }} as deals
+    inner join {{ ref('int_hubspot_links_bidirectional') }} as links
+        on links.from_object_type = 'deals' and links.from_id = deals.deal_id and links.to_object_type = 'companies'
+    inner join {{ ref('int_accounts_matched') }} as accounts
+        on accounts.source_system = 'hubspot' and accounts.source_account_id = links.to_id
+    where deals.hs_is_closed and not coalesce(deals.hs_is_closed_lost, false) and not deals.is_deleted
+),
+
+final as (
+    select
+        churned_events.churn_event_id,
+        churned_events.account_id,
+        min(wins.won_at) as won_back_at,
+        arg_min(wins.amount, wins.won_at) as won_back_amount
+    from churned_events
+    inner join wins
+        on wins.account_id = churned_events.account_id
+        and cast(wins.won_at as date) > cast(churned_events.churned_at as date)
+    group by churned_events.churn_event_id, churned_events.account_id
+)
+
+select * from final

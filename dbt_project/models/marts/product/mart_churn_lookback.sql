@@ -1,0 +1,123 @@
+-- What the account looked like in the N days before its notice (90 by default,
+-- warehouse.lookback_days), next to the same measures for retained accounts over the same dates.
+-- The reference date is the notice (or the churn date when no notice was recorded).
+-- Retained accounts: accounts with no churn event at all that existed before the window started.
+{%- set lookback_days = var('lookback_days', 90) | int %}
+
+with
+
+events as (
+    select churn_event_id, account_id, primary_reason_category, churn_status,
+           coalesce(notice_at, churned_at) as reference_at
+    from {{ ref('fct_churn_events') }}
+    where coalesce(notice_at, churned_at) is not null
+),
+
+signals as (
+    select * from {{ ref('int_account_signals') }}
+),
+
+retained_accounts as (
+    select accounts.account_id, accounts.first_seen_at
+    from {{ ref('dim_accounts') }} as accounts
+    where accounts.account_id not in (select account_id from {{ ref('fct_churn_events') }} where account_id is not null)
+),
+
+event_measures as (
+    select
+        events.churn_event_id,
+        count(*) filter (where signals.signal_type = 'case') as cases_90d,
+        count(*) filter (where signals.signal_type = 'activity') as activities_90d,
+        count(*) filter (where signals.signal_type = 'nps') as nps_responses_90d,
+        avg(signals.value) filter (where signals.signal_type = 'nps') as nps_avg_90d,
+        arg_max(signals.value, signals.signal_at) filter (where signals.signal_type = 'nps') as nps_last_90d
+    from events
+    inner join signals
+        on signals.account_id = events.account_id
+        and signals.signal_at >= events.reference_at - interval {{ lookback_days }} day
+        and signals.signal_at < events.reference_at
+    group by events.churn_event_id
+),
+
+nps_before_window as (
+    select events.churn_event_id, arg_max(signals.value, signals.signal_at) as nps_before_90d
+    from events
+    inner join signals
+        on signals.account_id = events.account_id
+        and signals.signal_type = 'nps'
+        and signals.signal_at < events.reference_at - interval {{ lookback_days }} day
+    group by events.churn_event_id
+),
+
+amounts as (
+    -- the last two won amounts before the notice: a drop is a downgrade
+    select
+        events.churn_event_id,
+        list(signals.value order by signals.signal_at desc)[1] as last_won_amount,
+        list(signals.value order by signals.signal_at desc)[2] as previous_won_amount
+    from events
+    inner join signals
+        on signals.account_id = events.account_id
+        and signals.signal_type = 'won_amount'
+        and signals.signal_at < events.reference_at
+    group by events.churn_event_id
+),
+
+baseline_population as (
+    select events.churn_event_id, count(*) as retained_accounts
+    from events
+    inner join retained_accounts
+        on retained_accounts.first_seen_at < events.reference_at - interval {{ lookback_days }} day
+    group by events.churn_event_id
+),
+
+baseline_signals as (
+    select
+        events.churn_event_id,
+        count(*) filter (where signals.signal_type = 'case') as cases,
+        count(*) filter (where signals.signal_type = 'activity') as activities,
+        avg(signals.value) filter (where signals.signal_type = 'nps') as nps_avg
+    from events
+    inner join retained_accounts
+        on retained_accounts.first_seen_at < events.reference_at - interval {{ lookback_days }} day
+    inner join signals
+        on signals.account_id = retained_accounts.account_id
+        and signals.signal_at >= events.reference_at - interval {{ lookback_days }} day
+        and signals.signal_at < events.reference_at
+    group by events.churn_event_id
+),
+
+final as (
+    select
+        events.churn_event_id,
+        events.account_id,
+        events.primary_reason_category,
+        events.churn_status,
+        events.reference_at,
+        {{ lookback_days }} as lookback_days,
+        coalesce(event_measures.cases_90d, 0) as cases_90d,
+        coalesce(event_measures.activities_90d, 0) as activities_90d,
+        coalesce(event_measures.nps_responses_90d, 0) as nps_responses_90d,
+        round(event_measures.nps_avg_90d, 2) as nps_avg_90d,
+        event_measures.nps_last_90d,
+        nps_before_window.nps_before_90d,
+        event_measures.nps_last_90d - nps_before_window.nps_before_90d as nps_change_90d,
+        amounts.last_won_amount,
+        amounts.previous_won_amount,
+        amounts.last_won_amount - amounts.previous_won_amount as amount_change,
+        coalesce(amounts.last_won_amount < amounts.previous_won_amount, false) as had_downgrade,
+        coalesce(baseline_population.retained_accounts, 0) as baseline_retained_accounts,
+        round(coalesce(baseline_signals.cases, 0) / nullif(baseline_population.retained_accounts, 0), 2)
+            as baseline_cases_90d,
+        round(coalesce(baseline_signals.activities, 0) / nullif(baseline_population.retained_accounts, 0), 2)
+            as baseline_activities_90d,
+        round(baseline_signals.nps_avg, 2) as baseline_nps_avg_90d
+    from events
+    left join event_measures on event_measures.churn_event_id = events.churn_event_id
+    left join nps_before_window on nps_before_window.churn_event_id = events.churn_event_id
+    left join amounts on amounts.churn_event_id = events.churn_event_id
+    left join baseline_population on baseline_population.churn_event_id = events.churn_event_id
+    left join baseline_signals on baseline_signals.churn_event_id = events.churn_event_id
+)
+
+select * from final
