@@ -130,5 +130,60 @@ def main(argv: list[str]) -> None:
                       "peak_mb_process": round(peak_rss_mb(), 1)}))
 
 
+
+# --- the benchmark section: each contestant in its own process ---------------------------------
+
+LANDING_RATIO_VS_DLT = 25
+LANDING_RATIO_VS_FLOOR = 1.5
+LANDING_PEAK_MB = 1024
+
+
+def run_contestant(contestant: str, records: int, workdir: Path) -> dict:
+    import shutil
+    import subprocess
+
+    out = workdir / contestant
+    shutil.rmtree(out, ignore_errors=True)
+    done = subprocess.run([sys.executable, "-m", "bench.landing", contestant, str(records), str(out)],
+                          capture_output=True, text=True, check=False)
+    shutil.rmtree(out, ignore_errors=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"landing contestant {contestant} failed:\n{done.stderr[-2000:]}")
+    result = json.loads(lines[-1])
+    if result["landed"] != records:
+        raise RuntimeError(f"{contestant} landed {result['landed']} of {records} records")
+    return result
+
+
+def run(records: int, dlt_records: int, workdir: Path) -> list:
+    from bench.report import Row
+
+    ours = run_contestant("churnkb", records, workdir)
+    floor = run_contestant("duckdb", records, workdir)
+    peer = run_contestant("dlt", dlt_records, workdir)
+    vs_dlt = ours["records_per_s"] / peer["records_per_s"]
+    vs_floor = floor["records_per_s"] / ours["records_per_s"]
+    at_size = "" if dlt_records == records else f" (dlt measured at {dlt_records:,}: rate compared)"
+    mem_target = records >= 1_000_000
+    return [
+        Row("1 landing", f"churnkb landing, {records:,} Opportunity records",
+            f"{ours['records_per_s']:,} rec/s ({ours['seconds']:.1f} s)"),
+        Row("1 landing", f"DuckDB read_json floor, {records:,} records",
+            f"{floor['records_per_s']:,} rec/s ({floor['seconds']:.1f} s)"),
+        Row("1 landing", f"dlt merge into duckdb, {dlt_records:,} records",
+            f"{peer['records_per_s']:,} rec/s ({peer['seconds']:.1f} s)"),
+        Row("1 landing", "churnkb vs dlt" + at_size, f"{vs_dlt:.1f}x faster",
+            f">= {LANDING_RATIO_VS_DLT}x", vs_dlt >= LANDING_RATIO_VS_DLT),
+        Row("1 landing", "churnkb vs DuckDB floor", f"floor is {vs_floor:.2f}x faster",
+            f"<= {LANDING_RATIO_VS_FLOOR}x", vs_floor <= LANDING_RATIO_VS_FLOOR),
+        Row("1 landing", f"churnkb peak memory while landing {records:,}",
+            f"{ours['peak_mb_landing']:,.0f} MB (process {ours['peak_mb_process']:,.0f} MB)",
+            f"< {LANDING_PEAK_MB} MB at 1M" if mem_target else "",
+            (ours["peak_mb_landing"] < LANDING_PEAK_MB) if mem_target else None,
+            f"floor {floor['peak_mb_landing']:,.0f} MB, dlt {peer['peak_mb_landing']:,.0f} MB"),
+    ]
+
+
 if __name__ == "__main__":
     main(sys.argv[1:])

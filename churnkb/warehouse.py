@@ -40,6 +40,7 @@ class NodeResult:
     status: str  # success | pass | warn | fail | error | skipped
     seconds: float
     message: str | None = None
+    path: str | None = None  # the node's file in the dbt project, e.g. models/marts/core/dim_accounts.sql
 
 
 @dataclass
@@ -107,7 +108,7 @@ def dbt_vars(config: Config) -> dict[str, Any]:
         if key in warehouse:
             values[key] = warehouse[key]
     # Sections the downstream marts read (SLAs, checklist patterns, re-engagement, features).
-    for key in ("slas", "checklist_activity_patterns", "reengagement", "released_features"):
+    for key in ("slas", "checklist_activity_patterns", "reengagement", "released_features", "lookback_days"):
         if key in warehouse:
             values[key] = warehouse[key]
     return values
@@ -204,6 +205,7 @@ def _node_result(result: Any) -> NodeResult:
         status=str(getattr(result.status, "value", result.status)).lower(),
         seconds=round(float(result.execution_time or 0.0), 3),
         message=result.message,
+        path=getattr(node, "original_file_path", None),
     )
 
 

@@ -61,7 +61,7 @@ def write_stream_batch(
     """Write one batch as the connectors do: text columns, metadata columns, temp name + rename."""
     columns = _column_names(rows)
     arrays = {name: pa.array([_as_text(row.get(name)) for row in rows], pa.string()) for name in columns}
-    arrays["_loaded_at"] = pa.array([loaded_at.replace(tzinfo=None)] * len(rows), pa.timestamp("us"))
+    arrays["_loaded_at"] = pa.array([loaded_at] * len(rows), pa.timestamp("us", tz="UTC"))
     arrays["_sync_id"] = pa.array([sync_id] * len(rows), pa.string())
     arrays["_batch_seq"] = pa.array([batch_seq] * len(rows), pa.int32())
     folder = paths.raw_stream(source, stream)

@@ -8,7 +8,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from fixtures.publishers import NOW, make_config, smtp_server
+from fixtures.publishers import CURRENT_WEEK, NOW, make_config, smtp_server
 
 from churnkb.cli import main as cli_main
 from churnkb.paths import DataPaths
@@ -18,10 +18,14 @@ from publishers.ledger import Ledger
 DEPARTMENTS = ("product", "finance", "support", "customer_success", "sales")
 
 
-@pytest.fixture
-def wired(real_marts, smtp, slack_receiver, teams_receiver, monkeypatch):
-    """The dbt-built marts, every department on every channel."""
-    data_dir, now, week = real_marts
+@pytest.fixture(params=["fixture-marts", "dbt-marts"])
+def wired(request, smtp, slack_receiver, teams_receiver, monkeypatch):
+    """Every department on every channel, over our fixture marts and over the marts dbt built
+    from a generated world (so channel behaviour stays tested while the warehouse changes)."""
+    if request.param == "dbt-marts":
+        data_dir, now, week = request.getfixturevalue("real_marts")
+    else:
+        data_dir, now, week = request.getfixturevalue("marts_dir"), NOW, CURRENT_WEEK
     port, state = smtp
     monkeypatch.setenv("TEST_SLACK", slack_receiver.url)
     monkeypatch.setenv("TEST_TEAMS", teams_receiver.url)

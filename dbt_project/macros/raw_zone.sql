@@ -25,7 +25,7 @@
     {%- for column in extra_columns %}
     cast(null as varchar) as "{{ column }}",
     {%- endfor %}
-    cast(null as timestamp) as _loaded_at,
+    cast(null as timestamptz) as _loaded_at,
     cast(null as varchar) as _sync_id,
     cast(null as bigint) as _batch_seq
   where false

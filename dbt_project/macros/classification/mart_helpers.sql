@@ -38,3 +38,5 @@
     {%- set as_of = var('as_of_date', none) -%}
     {%- if as_of -%}date '{{ as_of }}'{%- else -%}current_date{%- endif -%}
 {% endmacro %}
+
+

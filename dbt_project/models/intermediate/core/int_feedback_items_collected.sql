@@ -4,7 +4,10 @@
 -- Linked by association first (a note on the lost opportunity, a task on the cancellation case, a
 -- HubSpot note associated with the lost deal or the cancellation ticket), else by time window: a
 -- text of the same customer noted between `feedback_window_days_before_notice` days before the
--- notice (estimated `estimated_notice_days_before_churn` days before the churn without one) and `feedback_window_days_after_churn` days after the churn (nearest event wins).
+-- notice (estimated `estimated_notice_days_before_churn` days before the churn without one) and
+-- `feedback_window_days_after_churn` days after the churn (nearest event wins). A text is an exit
+-- interview when it matches `exit_interview_patterns`, or is a note on the event's own records
+-- written after the notice.
 -- Texts linked to no churn event are not exit feedback and are not listed here.
 -- Part B classifies these rows into fct_feedback_items.
 
