@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(markdown_page(rows, quick=args.quick, seconds=seconds, notes=notes),
                         encoding="utf-8")
     print(f"\nwritten to {args.out}", file=sys.stderr)
-    return 0 if all(r.met is not False for r in rows if r.measure == "section failed") else 1
+    # Missed targets are findings, not errors; a section that could not run is an error.
+    return 1 if any(r.measure == "section failed" for r in rows) else 0
 
 
 if __name__ == "__main__":

@@ -48,12 +48,13 @@ def land_churnkb(pages: list[bytes], out: Path) -> int:
                         is_deleted=lambda r: r.get("IsDeleted") is True, columns=FIELDS,
                         lookback=timedelta(minutes=5))
     landing = StreamLanding(ctx, "opportunity", shape)
-    for page in pages:
-        for record in json.loads(page)["records"]:
+    for page in pages:  # as connectors.salesforce reads a query page
+        records = json.loads(page)["records"]
+        for record in records:
             record.pop("attributes", None)
-            landing.add(record)
-            if landing.batch_full:
-                landing.flush()
+        landing.add_page(records)
+        if landing.batch_full:
+            landing.flush()
     landing.flush()
     landing.finish("success")
     return landing.report.landed

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from churnkb.config import Config
+from churnkb.config import Config, ConfigError
 from churnkb.paths import DataPaths
 from churnkb.warehouse_lock import exclusive, shared
 
@@ -82,7 +82,7 @@ def dbt_vars(config: Config) -> dict[str, Any]:
     values: dict[str, Any] = {
         "data_dir": str(paths.root),
         "warehouse_path": str(paths.warehouse),
-        "dbt_threads": int(warehouse.get("dbt_threads", 2)),
+        "dbt_threads": _positive_int(warehouse.get("dbt_threads", 2), "warehouse.dbt_threads"),
         "sf_loss_reason_field": salesforce.get("loss_reason_field", "Loss_Reason__c"),
         "sf_competitor_field": salesforce.get("competitor_field", "Competitor__c"),
         "sf_cancellation_case_types": list(salesforce.get("cancellation_case_types", ["Cancellation"])),
@@ -94,7 +94,9 @@ def dbt_vars(config: Config) -> dict[str, Any]:
     # Optional warehouse settings; the dbt project's own defaults apply when absent.
     for key in (
         "sf_renewal_opportunity_types",
+        "sf_new_business_opportunity_types",
         "hs_churn_deal_types",
+        "hs_new_business_deal_types",
         "hs_deal_without_type_is_churn",
         "notice_merge_window_days",
         "notice_merge_grace_days",
@@ -112,6 +114,16 @@ def dbt_vars(config: Config) -> dict[str, Any]:
         if key in warehouse:
             values[key] = warehouse[key]
     return values
+
+
+def _positive_int(value: Any, name: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return number
 
 
 def dbt_project_dir(config: Config) -> Path:

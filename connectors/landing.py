@@ -10,12 +10,23 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from churnkb.paths import DataPaths
+from connectors.columnar import (
+    FastPathUnavailable,
+    check_page,
+    page_table,
+    parse_timestamps,
+    text_table,
+    value_kind,
+)
 from connectors.drift import DriftLog, ValueObserver, schema_changes
-from connectors.raw_zone import RawZoneWriter, utc_now
+from connectors.raw_zone import RawZoneWriter, records_to_table, utc_now
 from connectors.records import Quarantine, check_record, parse_timestamp
 from connectors.report import StreamProgress, StreamReport
 from connectors.state import StateStore
@@ -69,6 +80,11 @@ class StreamLanding:
         self.observer = ValueObserver()
         self.report = StreamReport(stream=stream)
         self.buffer: list[dict[str, Any]] = []
+        # Text tables of buffer[:converted] (pages landed column-wise); the rest is converted
+        # record by record at flush.
+        self.chunks: list[pa.Table] = []
+        self.converted = 0
+        self.flushed_newest: datetime | None = None  # newest cursor of the last flushed batch
         self.started = time.monotonic()
         self.state = ctx.state_store.load(stream)
         # Versions landed in the lookback tail last time: the overlap is re-read, not re-landed.
@@ -96,22 +112,111 @@ class StreamLanding:
         self.buffer.append(record)
         return True
 
+    def add_page(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Queue a page of records; returns those queued (not quarantined, not already landed).
+
+        Checks run column-wise over the whole page; a page the fast path cannot vouch for goes
+        through ``add`` record by record, so quarantine reasons are the same either way."""
+        fresh = self._skip_known(records)
+        if not fresh:
+            return []
+        try:
+            table = page_table(fresh)
+            check_page(table, id_field=self.shape.id_field, cursor_field=self.shape.cursor_field,
+                       date_fields=self.shape.date_fields,
+                       max_field_chars=self.ctx.max_field_chars)
+            text = text_table(table, fresh, self.shape.columns)
+        except FastPathUnavailable:
+            return [record for record in fresh if self.add(record)]
+        self.observer.observe_columns(
+            {name: value_kind(table[name].type) for name in table.column_names},
+            {name: len(table[name]) - table[name].null_count for name in table.column_names},
+            table.num_rows)
+        self._convert_loose_records()
+        self.buffer.extend(fresh)
+        self.chunks.append(text)
+        self.converted = len(self.buffer)
+        return fresh
+
+    def _skip_known(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Count the page as fetched and drop the lookback overlap landed last time."""
+        self.report.fetched += len(records)
+        if not self.known_tail:
+            return records
+        id_field = self.shape.id_field
+        return [r for r in records
+                if not (r.get(id_field) and
+                        self.known_tail.get(str(r.get(id_field))) == self.version(r))]
+
+    def _convert_loose_records(self) -> None:
+        """Turn records queued one by one into a text chunk, keeping the buffer's order."""
+        if self.converted < len(self.buffer):
+            self.chunks.append(records_to_table(self.buffer[self.converted:], self.shape.columns))
+            self.converted = len(self.buffer)
+
+    def batch_table(self) -> pa.Table:
+        """The buffered records as one all-VARCHAR table, in the order they were added."""
+        self._convert_loose_records()
+        chunks, self.chunks, self.converted = self.chunks, [], 0
+        if len(chunks) == 1:
+            return chunks[0]
+        return pa.concat_tables(chunks, promote_options="default")
+
     def version(self, record: dict[str, Any]) -> str:
         cursor = record.get(self.shape.cursor_field) if self.shape.cursor_field else None
         return f"{cursor}|{'deleted' if self.shape.is_deleted(record) else 'live'}"
 
-    def remember_tail(self, batch: list[dict[str, Any]]) -> None:
+    def remember_tail(self, batch: list[dict[str, Any]], table: pa.Table | None = None) -> None:
         """Keep the versions of the newest records (within the lookback of the newest cursor)."""
         cursor = self.shape.cursor_field
+        self.flushed_newest = None
         if not cursor or not batch:
             return
+        stamps = self._batch_stamps(batch, table)
+        if stamps is None:
+            self._remember_tail_per_record(batch)
+            return
+        newest = pc.max(stamps).as_py()
+        old = {key: parse_timestamp(version.split("|")[0]) for key, version in self.tail.items()
+               if not version.startswith("None|")}
+        self.flushed_newest = newest
+        if newest is None:
+            self._remember_tail_per_record(batch)
+            return
+        horizon = max([newest, *old.values()]) - self.shape.lookback
+        tail = {key: self.tail[key] for key, at in old.items() if at >= horizon}
+        if tail:  # a record landed again in this batch replaces its remembered version
+            batch_ids = {str(r[self.shape.id_field]) for r in batch}
+            tail = {key: version for key, version in tail.items() if key not in batch_ids}
+        recent = pc.indices_nonzero(pc.fill_null(pc.greater_equal(stamps, horizon), False))
+        for index in recent.to_pylist():
+            record = batch[index]
+            tail[str(record[self.shape.id_field])] = self.version(record)
+        self.tail = tail
+        self.state.extra["tail"] = self.tail
+
+    def _batch_stamps(self, batch: list[dict[str, Any]], table: pa.Table | None):
+        """The batch's cursor values as one timestamp column, or None if they need Python."""
+        cursor = self.shape.cursor_field
+        column = (table[cursor] if table is not None and cursor in table.column_names
+                  else pa.array([r.get(cursor) for r in batch]))
+        try:
+            return parse_timestamps(column)
+        except (FastPathUnavailable, pa.ArrowException):
+            return None
+
+    def _remember_tail_per_record(self, batch: list[dict[str, Any]]) -> None:
         for record in batch:
             self.tail[str(record[self.shape.id_field])] = self.version(record)
         stamps = {key: parse_timestamp(version.split("|")[0]) for key, version in self.tail.items()
                   if not version.startswith("None|")}
         if stamps:
-            horizon = max(stamps.values()) - self.shape.lookback
+            newest = max(stamps.values())
+            horizon = newest - self.shape.lookback
             self.tail = {key: self.tail[key] for key, at in stamps.items() if at >= horizon}
+            batch_stamps = [stamps[str(r[self.shape.id_field])] for r in batch
+                            if str(r[self.shape.id_field]) in stamps]
+            self.flushed_newest = max(batch_stamps, default=None)
         self.state.extra["tail"] = self.tail
 
     @property
@@ -120,12 +225,13 @@ class StreamLanding:
 
     def flush(self) -> list[dict[str, Any]]:
         """Land the buffered records as one file (plus the batch hook's rows); returns them."""
+        table = self.batch_table() if self.buffer else None
         batch, self.buffer = self.buffer, []
-        if batch:
-            self.writer.write_batch(batch, self.shape.columns)
+        if batch and table is not None:
+            self.writer.write_table(table)
             self.report.landed += len(batch)
             self.report.deleted += sum(1 for r in batch if self.shape.is_deleted(r))
-            self.remember_tail(batch)
+            self.remember_tail(batch, table)
             if self.on_batch:
                 self.on_batch(batch)
         self.emit_progress()

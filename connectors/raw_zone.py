@@ -125,8 +125,11 @@ class RawZoneWriter:
 
     def write_batch(self, records: list[dict[str, Any]], columns: list[str] | None = None) -> Path:
         """Write ``records`` (flat dicts of JSON values) as one durable Parquet file."""
+        return self.write_table(records_to_table(records, columns))
+
+    def write_table(self, table: pa.Table) -> Path:
+        """Write an all-VARCHAR table of source fields (plus the metadata) as one durable file."""
         loaded_at = utc_now()
-        table = records_to_table(records, columns)
         n = table.num_rows
         table = table.append_column(
             "_loaded_at", pa.array([loaded_at] * n, type=pa.timestamp("us", tz="UTC"))

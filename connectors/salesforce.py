@@ -221,11 +221,13 @@ class SalesforceStream:
         sf = self.conn.sf
         page = self.conn.call(lambda: sf.query(soql, include_deleted=True, headers=headers))
         while True:
-            for record in page.get("records", []):
+            records = page.get("records") or []
+            for record in records:
                 record.pop("attributes", None)
-                landing.add(record)
-                if landing.batch_full:
-                    self._land_and_checkpoint(landing, cursor, ctx.run_start)
+            if records:
+                landing.add_page(records)
+            if landing.batch_full:
+                self._land_and_checkpoint(landing, cursor, ctx.run_start)
             self.conn.check_quota()
             next_url = page.get("nextRecordsUrl")
             if page.get("done", True) or not next_url:
@@ -241,7 +243,7 @@ class SalesforceStream:
         batch = landing.flush()
         if not batch:
             return
-        newest = max(parse_timestamp(r[cursor]) for r in batch)
+        newest = landing.flushed_newest or max(parse_timestamp(r[cursor]) for r in batch)
         landing.state.cursor = iso(min(newest, run_start))
         landing.commit()
 

@@ -134,7 +134,9 @@ def _pipeline_now() -> datetime:
     from prefect.runtime import flow_run
 
     scheduled = flow_run.scheduled_start_time
-    return scheduled if isinstance(scheduled, datetime) else datetime.now(UTC)
+    if isinstance(scheduled, datetime):  # Prefect hands out a Pendulum subclass; use the plain kind
+        return datetime.fromtimestamp(scheduled.timestamp(), UTC)
+    return datetime.now(UTC)
 
 
 class _StepClock:

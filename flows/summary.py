@@ -14,7 +14,7 @@ def synced_lines(result: dict[str, Any]) -> list[str]:
     for source, summary in result.get("syncs", {}).items():
         for row in summary["rows"]:
             extra = f", {row['quarantined']} quarantined" if row.get("quarantined") else ""
-            lines.append(f"  {source:<10} {row.get('stream', '-'):<26} {row.get('landed', 0):>7}{extra}")
+            lines.append(f"  {source:<10} {row.get('stream', '-'):<32} {row.get('landed', 0):>7}{extra}")
     return lines
 
 

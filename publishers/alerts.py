@@ -141,9 +141,11 @@ def _step_alert(step: dict[str, Any], today: date, lookback: date,
             return None
         alert_type, state = "handover", "missed" if due < today else "due soon"
     elif "follow" in name:
-        if due > today:
+        # The follow-up is due from the day its window opens, overdue once the window closes.
+        opens = as_date(step.get("opens_on")) or due
+        if opens > today:
             return None
-        alert_type, state = "followup", "due"
+        alert_type, state = "followup", "overdue" if due < today else "due"
     else:
         return None
     return AlertItem(alert_type, str(step["churn_event_id"]), state, _name(step), _owner(step),
@@ -155,7 +157,8 @@ def _name(row: dict[str, Any]) -> str:
 
 
 def _owner(row: dict[str, Any]) -> str:
-    return clean_text(row.get("owner_name") or row.get("owner_email"), 80) or "unassigned"
+    return clean_text(row.get("owner_name") or row.get("owner_email") or row.get("owner_id"),
+                      80) or "unassigned"
 
 
 # -- rendering -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -19,6 +20,8 @@ from churnkb.secrets import get_secret, redact
 from publishers.settings import Publishing
 
 WEBHOOK_TIMEOUT_S = 20
+WEBHOOK_RETRIES_ON_429 = 3
+MAX_RETRY_AFTER_S = 30
 SMTP_TIMEOUT_S = 30
 DEFAULT_WEBHOOK_ENV = {"slack": "SLACK_WEBHOOK_URL", "teams": "TEAMS_WEBHOOK_URL"}
 
@@ -123,6 +126,14 @@ def post_webhook(url: str, env_name: str, channel: str, payload: dict[str, Any])
     """POST JSON; returns a non-secret description of the target."""
     try:
         response = requests.post(url, json=payload, timeout=WEBHOOK_TIMEOUT_S)
+        for _ in range(WEBHOOK_RETRIES_ON_429):
+            # Slack allows ~1 message/s per channel and Teams ~4 requests/s; a 429 means "not
+            # posted, come back later", so waiting and retrying cannot double-post.
+            wait = _retry_after(response)
+            if wait is None:
+                break
+            time.sleep(wait)
+            response = requests.post(url, json=payload, timeout=WEBHOOK_TIMEOUT_S)
     except requests.RequestException as exc:
         raise ChannelError(f"{channel} webhook (${env_name}) unreachable "
                            f"({type(exc).__name__}); check the URL in ${env_name}") from None
@@ -132,3 +143,14 @@ def post_webhook(url: str, env_name: str, channel: str, payload: dict[str, Any])
                            f"{response.status_code}: {body!r}; check the URL in ${env_name} "
                            "and the webhook's limits") from None
     return f"{channel} webhook ${env_name}"
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds to wait before retrying a 429, or None when the response is not a 429."""
+    if response.status_code != 429:
+        return None
+    try:
+        seconds = float(response.headers.get("Retry-After", "1"))
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)

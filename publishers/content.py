@@ -154,7 +154,7 @@ def build_digest(reader: MartReader, settings: Publishing, department: str, peri
                                  today)
     tables.append(_actions_table(reader, settings, categories, department))
     metrics = [
-        Metric("Churned accounts", len(mine_now), len(mine_before)),
+        Metric("Churned accounts", _accounts(mine_now), _accounts(mine_before)),
         Metric("Revenue lost", _amount(mine_now), _amount(mine_before), money=True),
         Metric("Feedback items", len(fb_now), len(fb_before)),
     ]
@@ -169,6 +169,10 @@ def _within(day: object, period: Period) -> bool:
 def _routes_to(item: dict[str, Any], categories: set[str], department: str) -> bool:
     return (item["category"] in categories or item.get("department") == department
             or department in (item.get("departments") or []))
+
+
+def _accounts(events: list[dict[str, Any]]) -> int:
+    return len({e["account_id"] for e in events})
 
 
 def _amount(events: list[dict[str, Any]]) -> float:
@@ -245,7 +249,8 @@ def _owner(row: dict[str, Any]) -> str:
     email = clean_text(row.get("owner_email"), NAME_CHARS)
     if name and email:
         return f"{name} ({email})"
-    return name or email or "unassigned"
+    # Without a name in the marts, the CRM owner id still tells the reader whom to ask.
+    return name or email or clean_text(row.get("owner_id"), NAME_CHARS) or "unassigned"
 
 
 def _record_link(row: dict[str, Any], settings: Publishing) -> str | None:

@@ -112,6 +112,7 @@ class MartReader:
                    {c('e', t, 'record_url')} as record_url,
                    cast(coalesce(e.churned_at, e.notice_at) as date) as event_date,
                    {c('e', t, 'competitor_name', 'competitor')} as competitor,
+                   {c('e', t, 'owner_id')} as owner_id,
                    {self.account_columns(events='e')}
             from fct_churn_events e left join dim_accounts a using (account_id)
             where cast(coalesce(e.churned_at, e.notice_at) as date) >= ?
@@ -135,6 +136,7 @@ class MartReader:
                    {c('f', t, 'departments', default='null::varchar[]')} as departments,
                    {competitor} as competitor,
                    e.stated_reason_raw, e.amount_lost,
+                   {c('e', 'fct_churn_events', 'owner_id')} as owner_id,
                    {self.account_columns(events='e')}
             from fct_feedback_items f
             left join dim_accounts a using (account_id)
@@ -147,7 +149,8 @@ class MartReader:
         """One row per (churn event, step), from ``<step>_due_*`` / ``_done_*`` / ``_breached``."""
         table = "mart_offboarding_checklist"
         columns = self.columns(table)
-        steps = sorted({name.split("_due")[0] for name in columns if "_due" in name})
+        steps = sorted({name.split("_due")[0] for name in columns if "_due" in name
+                        and not name.startswith("open_")})
         if not steps:
             return []
         selects = []
@@ -156,10 +159,13 @@ class MartReader:
             done = self.col("k", table, f"{step}_done_at", f"{step}_done_date", f"{step}_done_on")
             breached = self.col("k", table, f"{step}_breached", f"{step}_is_breached",
                                 f"is_{step}_breached", default="false")
+            opens = self.col("k", table, f"{step}_window_opens_on", f"{step}_opens_on")
             selects.append(f"""
                 select k.churn_event_id, k.account_id, '{step}' as step,
                        cast({due} as date) as due_on, cast({done} as date) as done_on,
+                       cast({opens} as date) as opens_on,
                        coalesce(cast({breached} as boolean), false) as breached,
+                       {self.col("k", table, "owner_id")} as owner_id,
                        {self.account_columns()}
                 from {table} k left join dim_accounts a using (account_id)""")
         return self.rows(" union all ".join(selects) + " order by due_on, churn_event_id, step")
@@ -176,6 +182,7 @@ class MartReader:
                    cast({c('s', table, 'notice_at', 'noticed_at')} as date) as notice_on,
                    {c('s', table, 'notice_stage', 'stage', 'status')} as stage,
                    {c('s', table, 'play_owner_department')} as play_department,
+                   {c('s', table, 'owner_id')} as owner_id,
                    {self.account_columns()}
             from {table} s left join dim_accounts a using (account_id)
             order by amount_at_risk desc nulls last, item_id

@@ -78,7 +78,7 @@ def list_row(candidate: dict[str, Any], settings: Publishing) -> dict[str, Any]:
         "account_id": clean_text(candidate["account_id"]),
         "contact": clean_text(candidate.get("contact_name"), 120),
         "contact_email": clean_text(candidate.get("contact_email"), 200),
-        "owner": clean_text(candidate.get("owner_name"), 120),
+        "owner": clean_text(candidate.get("owner_name") or candidate.get("owner_id"), 120),
         "owner_email": clean_text(candidate.get("owner_email"), 200),
         "trigger": trigger,
         "detail": detail,

@@ -219,9 +219,13 @@ def _text_block(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": text, "wrap": True, **style}
 
 
+def _teams_url(url: str) -> str:
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
 def _teams_cell(cell: Cell) -> str:
     if isinstance(cell, Link) and cell.url:
-        return f"[{escape_teams(cell.text)}]({cell.url.replace(')', '%29').replace(' ', '%20')})"
+        return f"[{escape_teams(cell.text)}]({_teams_url(cell.url)})"
     return escape_teams(_cell_text(cell))
 
 
@@ -240,7 +244,7 @@ def _teams_body(digest: Digest) -> list[dict[str, Any]]:
                                                      f"{format_money(t.amount)}"}
             for t in digest.themes]})
     for q in digest.quotes:
-        source = f" · [CRM record]({q.link})" if q.link else ""
+        source = f" · [CRM record]({_teams_url(q.link)})" if q.link else ""
         body.append({"type": "Container", "style": "emphasis", "items": [
             _text_block(f"“{escape_teams(q.text)}”", isSubtle=False),
             _text_block(escape_teams(f"{q.account}, owner {q.owner}, {q.theme}") + source,

@@ -25,7 +25,7 @@ class Faults:
     error_every: int = 0  # every Nth request answers 500 / 503 (alternating)
     latency_ms: int = 0  # added to every request
     expire_session_after: int = 0  # after N requests the token answers 401 until re-login
-    mutate_during_paging: int = 0  # records modified each time a client fetches a non-first page
+    mutate_during_paging: int = 0  # records modified per non-first page (offset or id floor)
     daily_quota: int = 0  # requests per day; 0 = the default allocation, never exhausted in tests
 
     @classmethod
@@ -77,6 +77,12 @@ class FaultClock:
             if f.error_every and n % f.error_every == 0:
                 return Fault.SERVER_ERROR
             return None
+
+    def set_faults(self, faults: Faults) -> None:
+        """Switch to other faults mid-test. The counters carry on (quota used, session age):
+        they are what already happened; ``reset_quota``/``renew_session`` clear them."""
+        with self._lock:
+            self.faults = faults
 
     def renew_session(self) -> None:
         with self._lock:

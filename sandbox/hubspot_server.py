@@ -30,7 +30,7 @@ from sandbox.hubspot_catalog import (
     property_definition,
     v3_association_name,
 )
-from sandbox.hubspot_search import SearchError, parse_search, run_search
+from sandbox.hubspot_search import SearchError, SearchQuery, parse_search, run_search
 from sandbox.hubspot_store import (
     AssociationIndex,
     ObjectTable,
@@ -230,6 +230,14 @@ class HubSpotSandbox:
         """A new day: the daily quota is available again."""
         self.clock.reset_quota()
 
+    def set_faults(self, faults: Faults) -> None:
+        """Switch faults mid-test (the portal's, the fault clock's and the latency together);
+        request, quota and session counters carry on."""
+        self.faults = faults
+        self.clock.set_faults(faults)
+        if self._http is not None:
+            self._http.latency_ms = faults.latency_ms
+
     # -- HTTP ----------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
@@ -338,7 +346,9 @@ class HubSpotSandbox:
             raise _bad_request(f"Batch read accepts at most {BATCH_READ_MAX} inputs, got {len(inputs)}")
         properties = self._known_properties(object_type, body.get("properties") or [])
         records = self.tables[object_type].records
-        archived = _flag(str(body.get("archived", "false")))
+        # The real API (and hubspot-api-client) sends ``archived`` in the query string; an older
+        # body form is still accepted.
+        archived = _flag(request.arg("archived")) or _flag(str(body.get("archived", "false")))
         found = [records[str(i.get("id"))] for i in inputs
                  if str(i.get("id")) in records and records[str(i.get("id"))]["archived"] == archived]
         return Response(200, _batch_envelope([self._render(object_type, r, properties, []) for r in found]))
@@ -389,7 +399,7 @@ class HubSpotSandbox:
             query = parse_search(body, table.property_types())
         except SearchError as error:
             raise _bad_request(str(error)) from None
-        if query.after and self.faults.mutate_during_paging:
+        if self.faults.mutate_during_paging and _is_continuation(query):
             self.touch(object_type, self.faults.mutate_during_paging)
         ids = run_search(table, query)
         properties = self._known_properties(object_type, query.properties)
@@ -607,6 +617,16 @@ def _pick_live(table: ObjectTable, n: int, rng: random.Random) -> list[str]:
         if not table.records[object_id]["archived"]:
             chosen[object_id] = None
     return list(chosen)
+
+
+def _is_continuation(query: SearchQuery) -> bool:
+    """A search past its first page: an offset (``after``), or ``after=0`` with an id floor
+    (``hs_object_id GT/GTE n``, n > 0) as connectors page to stay clear of the result cap."""
+    if query.after:
+        return True
+    return any(f.property_name == "hs_object_id" and f.operator in ("GT", "GTE")
+               and str(f.value).strip().isdigit() and int(str(f.value).strip()) > 0
+               for group in query.groups for f in group)
 
 
 def _check_property_type(prop_type: str) -> None:

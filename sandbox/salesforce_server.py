@@ -9,7 +9,6 @@ reconcile a warehouse against.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import threading
@@ -18,8 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
-
-import orjson
 
 from sandbox.faults import Fault, FaultClock, Faults
 from sandbox.http import Request, RequestRecord, Response, SandboxHTTPServer
@@ -58,7 +55,8 @@ class SalesforceSandbox:
     """A Salesforce org on 127.0.0.1; ``start()`` returns its instance URL.
 
     ``records`` maps object API names to records as the REST API returns them (no
-    ``attributes``); deleted ones carry ``IsDeleted: true``. The dicts are taken over, not copied.
+    ``attributes``); deleted ones carry ``IsDeleted: true``. The records are copied, so several
+    sandboxes built from one World (or a test editing the World) never see each other's changes.
     """
 
     def __init__(
@@ -149,6 +147,13 @@ class SalesforceSandbox:
     def reset_quota(self) -> None:
         self.clock.reset_quota()
 
+    def set_faults(self, faults: Faults) -> None:
+        """Switch faults mid-test (the server's, the fault clock's and the latency together);
+        request, quota and session counters carry on."""
+        self.faults = faults
+        self.clock.set_faults(faults)
+        self._server.latency_ms = faults.latency_ms
+
     def requests_for(self, path_prefix: str) -> int:
         """Requests served whose path starts with ``path_prefix``; a relative prefix such as
         ``"query"`` or ``"sobjects/Task"`` is taken under ``/services/data/vXX.X/``."""
@@ -175,7 +180,7 @@ class SalesforceSandbox:
                                        "errorCode": "UNKNOWN_EXCEPTION"}])
         used = min(self.clock.quota_used, self.daily_quota)
         response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{self.daily_quota}"
-        return _json_encoded(response)
+        return response
 
     def _route(self, request: Request) -> Response:
         path = request.path.rstrip("/")
@@ -437,18 +442,6 @@ class _RetryLater(ApiError):
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable; retry later")
         self.retry_after_s = retry_after_s
-
-
-def _json_encoded(response: Response) -> Response:
-    """Encode JSON bodies with orjson (installed with Prefect): several times faster than json
-    on 2000-record pages, which is what lets a million-row sync page quickly."""
-    if isinstance(response.body, dict | list):
-        try:
-            response.body = orjson.dumps(response.body)
-        except TypeError:  # a value orjson cannot encode: let the stdlib encoder try
-            response.body = json.dumps(response.body).encode()
-        response.headers["Content-Type"] = "application/json;charset=UTF-8"
-    return response
 
 
 def _only(request: Request, method: str, answer: Any) -> Response:

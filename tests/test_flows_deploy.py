@@ -122,7 +122,7 @@ def test_deploy_all_from_a_clean_copy_and_run_the_pipeline_through_a_worker(pref
     deployed = prefect("--no-prompt", "deploy", "--all", env=env, cwd=clone)
     assert "churn-pipeline/churn-pipeline" in deployed.stdout
 
-    with sandboxes(accounts=60, seed=7) as crms:
+    with sandboxes(accounts=200, seed=7) as crms:  # enough churn for this week's digests
         worker_env = {**env, **crms.env, "CHURNKB_DATA_DIR": str(data_dir)}
         worker_log = (tmp_path / "worker.log").open("w")
         worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", POOL],

@@ -124,6 +124,17 @@ def test_a_failing_channel_does_not_stop_the_others_and_a_retry_sends_only_it(wi
     assert len(state.messages) == len(teams.payloads) == len(departments)
 
 
+def test_a_throttled_webhook_is_retried_after_retry_after(marts_dir, slack_receiver,
+                                                         monkeypatch):
+    monkeypatch.setenv("TEST_SLACK", slack_receiver.url)
+    slack_receiver.throttle_first = 2
+    config = make_config(marts_dir, {"departments": {"sales": {
+        "channels": ["slack"], "slack": {"webhook_env": "TEST_SLACK"}}}})
+    report = publish_digests(config, now=NOW)
+    assert report.failed == 0 and len(slack_receiver.payloads) == 1
+    assert slack_receiver.requests_seen == 3
+
+
 def test_missing_webhook_secret_and_smtp_outage_are_reported_with_what_to_fix(marts_dir):
     with smtp_server() as (port, _):
         pass  # the server is gone: nothing listens on this port any more

@@ -6,10 +6,12 @@ ledger and outputs of these tests never touch other areas' data.
 
 from __future__ import annotations
 
+import copy
 import csv
 from datetime import timedelta
 
 import duckdb
+import pytest
 from fixtures.publishers import make_config
 
 from churnkb.paths import DataPaths
@@ -19,6 +21,8 @@ from publishers.digests import publish_digests
 from publishers.marts import MartMissing
 from publishers.reengagement import publish_reengagement
 from publishers.settings import DEFAULT_ROUTING
+from sandbox.hubspot_server import HubSpotSandbox
+from sandbox.salesforce_server import SalesforceSandbox
 
 
 def _events_in(data_dir, start, end):
@@ -64,3 +68,38 @@ def test_alerts_and_reengagement_run_on_the_real_marts(real_marts):
         with listed.open(encoding="utf-8", newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert rows and all(row["suggested_opening_line"] for row in rows)
+
+
+def test_write_back_from_the_real_candidates_reaches_the_sandbox_crms_once(real_marts,
+                                                                        built_warehouse,
+                                                                        monkeypatch):
+    """The candidates dbt derived from a world go back, as tasks, into sandboxes of that world."""
+    world = built_warehouse.world
+    data_dir, now, _ = real_marts
+    salesforce = SalesforceSandbox(copy.deepcopy(world.salesforce))
+    hubspot = HubSpotSandbox(copy.deepcopy(world.hubspot_objects),
+                             copy.deepcopy(world.hubspot_associations),
+                             copy.deepcopy(world.hubspot_owners),
+                             copy.deepcopy(world.hubspot_pipelines))
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", salesforce.start())
+    monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", salesforce.token)
+    monkeypatch.setenv("HUBSPOT_BASE_URL", hubspot.start())
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hubspot.token)
+    try:
+        config = make_config(data_dir)
+        try:
+            first = publish_reengagement(config, now=now, write_back=True)
+        except MartMissing:
+            pytest.skip("mart_reengagement_candidates is not built yet")
+        written = [i for i in first.items if i["kind"] == "writeback"]
+        assert written and {i["status"] for i in written} == {"sent"}, first.rows()
+        second = publish_reengagement(config, now=now, write_back=True)
+        assert {i["status"] for i in second.items if i["kind"] == "writeback"} == {"skipped"}
+        tasks = [t for t in salesforce.store["Task"].values()
+                 if "[churnkb " in (t.get("Subject") or "")]
+        tasks += [t for t in hubspot.store["tasks"].values()
+                  if "[churnkb " in (t["properties"].get("hs_task_subject") or "")]
+        assert len(tasks) == len(written)
+    finally:
+        salesforce.stop()
+        hubspot.stop()

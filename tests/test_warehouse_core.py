@@ -13,13 +13,14 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 from fixtures.warehouse import warehouse_config
 
+from churnkb.paths import DataPaths
 from churnkb.warehouse import (
     DBT_PROJECT_DIR,
     WarehouseError,
@@ -29,6 +30,8 @@ from churnkb.warehouse import (
     read_connection,
 )
 from sandbox import phrases
+from sandbox.generator import generate_world
+from sandbox.raw_fixture import land_world, write_stream_batch
 from sandbox.truth import AT_RISK, SAVED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -253,7 +256,7 @@ def test_each_churned_customer_is_one_event_with_its_dates(built_warehouse):
                 tzinfo=None, microsecond=0
             ), customer.key
         assert event["churned_at"].date() == customer.churned_at.date(), customer.key
-        assert float(event["amount_lost"] or 0) in (0.0, pytest.approx(customer.amount_lost))
+        assert float(event["amount_lost"]) == pytest.approx(customer.amount_lost), customer.key
     assert set(by_customer.values()) == {1}, {k: n for k, n in by_customer.items() if n != 1}
     assert merged >= 5, "the world should hold notices merged with their lost renewal"
 
@@ -325,6 +328,55 @@ def test_a_raw_zone_without_files_still_builds(tmp_path):
     report = build(warehouse_config(tmp_path))
     assert report.success, report.summary()
     assert rows(warehouse_config(tmp_path), "select count(*) as n from fct_churn_events") == [{"n": 0}]
+
+
+def test_org_specific_fields_timestamp_forms_and_re_landed_associations(tmp_path):
+    """This org keeps its loss reason in Closed_Lost_Reason__c and has no competitor field at all;
+    its HubSpot notes carry hs_timestamp as epoch milliseconds or with a UTC offset; a later sync
+    moves a deal to another company."""
+    world = generate_world(accounts=30, seed=5)
+    for opportunity in world.salesforce["Opportunity"]:
+        opportunity["Closed_Lost_Reason__c"] = opportunity.pop("Loss_Reason__c", None)
+        opportunity.pop("Competitor__c", None)
+    epoch_note, offset_note = world.hubspot_objects["notes"][:2]
+    epoch_note["properties"]["hs_timestamp"] = "1704067200000"  # 2024-01-01T00:00:00Z
+    offset_note["properties"]["hs_timestamp"] = "2024-04-01T17:04:12.250+02:00"
+    land_world(world, tmp_path)
+    # a later sync re-lands one deal's associations: it now belongs to another company only
+    deal_id, old_company = next(
+        (f, t) for f_type, f, t_type, t, _ in world.hubspot_associations if (f_type, t_type) == ("deals", "companies")
+    )
+    new_company = next(c["id"] for c in world.hubspot_objects["companies"] if c["id"] != old_company)
+    edge = {"from_id": deal_id, "to_id": new_company, "association_type_id": "5",
+            "association_category": "HUBSPOT_DEFINED", "association_label": None}
+    write_stream_batch(DataPaths(tmp_path), "hubspot", "associations_deals_companies", [edge],
+                       world.now + timedelta(hours=1), "later-sync", 1)
+    config = warehouse_config(tmp_path)
+    config.raw["sources"]["salesforce"].update(
+        loss_reason_field="Closed_Lost_Reason__c", competitor_field="Competitor_Name__c"
+    )
+    report = build(config, select=["stg_salesforce__opportunities", "stg_hubspot__notes", "stg_hubspot__associations"])
+    assert report.success, report.summary()
+    companies_of_deal = rows(
+        config,
+        f"""select to_id from stg_hubspot__associations
+            where from_object_type = 'deals' and to_object_type = 'companies' and from_id = '{deal_id}'""",
+    )
+    assert companies_of_deal == [{"to_id": new_company}]
+    noted = {
+        r["note_id"]: r["noted_at"].isoformat()
+        for r in rows(config, "select note_id, noted_at from stg_hubspot__notes")
+    }
+    assert noted[epoch_note["id"]] == "2024-01-01T00:00:00"
+    assert noted[offset_note["id"]] == "2024-04-01T15:04:12.250000"
+    staged = rows(
+        config,
+        """select count(loss_reason_raw) as reasons, count(competitor_raw) as competitors
+           from stg_salesforce__opportunities""",
+    )[0]
+    expected = sum(1 for o in world.salesforce["Opportunity"] if o["Closed_Lost_Reason__c"])
+    assert expected > 0
+    assert staged == {"reasons": expected, "competitors": 0}
 
 
 def test_build_command_exits_non_zero_naming_the_failing_test(tmp_path):

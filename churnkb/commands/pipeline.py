@@ -120,11 +120,10 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"churnkb demo: sandbox CRMs with {accounts} accounts (seed {seed}), data in {data_dir}")
     print("Starting Prefect (a local ephemeral server) and running churn_pipeline ...", flush=True)
 
-    from sandbox.run import sandboxes
-
     from flows.churn import churn_pipeline
     from flows.runtime import without_heartbeat
     from flows.summary import demo_summary
+    from sandbox.run import sandboxes
 
     try:
         with sandboxes(accounts=accounts, seed=seed) as crms, environment(crms.env), without_heartbeat():

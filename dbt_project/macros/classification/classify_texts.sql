@@ -40,7 +40,7 @@ clause_lists as (
         text_id,
         regexp_split_to_array(
             normalized_text,
-            '[!?;\n\r\x{2022}*]+|\.(\s|$)|\s[-\x{2013}\x{2014}]\s|\b(but|however|although|though|whereas|aber|jedoch|sondern|mais|cependant|pourtant|pero|sino|porem|contudo|entretanto)\b'
+            '[!?;\n\r\x{2022}*]+|\.(\s|$)|\s[-\x{2013}\x{2014}]\s|,\s*mais\b|\b(but|however|although|though|whereas|aber|jedoch|sondern|cependant|pourtant|pero|sino|porem|contudo|entretanto)\b'
         ) as clauses
     from texts
 ),

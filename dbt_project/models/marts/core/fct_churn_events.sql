@@ -10,6 +10,10 @@ stated as (
     select * from {{ ref('int_churn_events_reasons_stated') }}
 ),
 
+amounts as (
+    select * from {{ ref('int_churn_events_amounts') }}
+),
+
 derived as (
     -- owned by part B (classification); a placeholder with zero rows until it lands
     select churn_event_id, derived_reason_category from {{ ref('int_churn_events_reasons_derived') }}
@@ -28,7 +32,8 @@ final as (
         events.notice_source_system,
         events.notice_record_id,
         events.churned_at,
-        cast(events.amount_lost as decimal(18, 2)) as amount_lost,
+        cast(amounts.amount_lost as decimal(18, 2)) as amount_lost,
+        amounts.amount_lost_source,
         stated.stated_reason_raw,
         stated.stated_reason_category,
         stated.is_stated_reason_unmapped,
@@ -48,6 +53,7 @@ final as (
         events.source_system_count > 1 as is_in_both_crms
     from events
     inner join stated on stated.churn_event_id = events.churn_event_id
+    inner join amounts on amounts.churn_event_id = events.churn_event_id
     left join derived on derived.churn_event_id = events.churn_event_id
 )
 

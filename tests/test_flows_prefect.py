@@ -1,0 +1,74 @@
+"""Flows run by the Prefect engine on the session's one test server (`prefect_harness`):
+artifacts, retries that are skipped when pointless, and the failure channel."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox.run import sandboxes
+
+
+def _artifact(key: str) -> list[dict]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    assert artifacts, f"no artifact with key {key}"
+    data = artifacts[-1].data
+    return json.loads(data) if isinstance(data, str) else data
+
+
+def test_sync_flow_lands_raw_parquet_and_leaves_a_table_artifact(prefect_harness, tmp_path, monkeypatch):
+    from flows.churn import sync_hubspot
+
+    with sandboxes(accounts=20, seed=5) as crms:
+        for name, value in crms.env.items():
+            monkeypatch.setenv(name, value)
+        summary = sync_hubspot(data_dir=str(tmp_path))
+
+    landed = {row["stream"]: row["landed"] for row in summary["rows"]}
+    assert landed["deals"] > 0 and landed["companies"] > 0
+    assert list((tmp_path / "raw" / "hubspot" / "deals").glob("*.parquet"))
+    assert not (tmp_path / "warehouse.duckdb").exists(), "a sync must never write the warehouse"
+    table = _artifact("sync-hubspot")
+    assert {row["stream"]: row["landed"] for row in table} == landed
+    assert crms.env["HUBSPOT_ACCESS_TOKEN"] not in json.dumps(table)
+
+
+def test_a_failed_flow_tells_the_failure_channel_once_without_retrying(prefect_harness, tmp_path,
+                                                                          monkeypatch):
+    from flows.churn import sync_salesforce
+
+    monkeypatch.delenv("SALESFORCE_INSTANCE_URL", raising=False)
+    monkeypatch.delenv("SALESFORCE_ACCESS_TOKEN", raising=False)
+    state = sync_salesforce(data_dir=str(tmp_path), return_state=True)
+
+    assert state.is_failed()
+    assert "SALESFORCE_" in state.message
+    notices = [json.loads(line) for line in
+               (tmp_path / "outputs" / "failures" / "failures.jsonl").read_text().splitlines()]
+    assert len(notices) == 1
+    assert "sync-salesforce" in notices[0]["title"]
+    assert "SALESFORCE_" in notices[0]["message"]
+    # missing credentials fail the same way every time: one sync attempt, not three
+    runs = [json.loads(line) for line in (tmp_path / "state" / "runs.jsonl").read_text().splitlines()]
+    assert len(runs) == 1 and runs[0]["status"] == "failed"
+
+
+def test_the_pipeline_rejects_an_unknown_publisher_before_syncing(prefect_harness, tmp_path):
+    from flows.churn import churn_pipeline
+
+    state = churn_pipeline(data_dir=str(tmp_path), publishers=["newsletter"], return_state=True)
+    assert state.is_failed()
+    assert "newsletter" in state.message
+    assert not (tmp_path / "raw").exists()
+
+
+@pytest.fixture(autouse=True)
+def _no_crm_env(monkeypatch):
+    for name in ("SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN", "HUBSPOT_BASE_URL",
+                 "HUBSPOT_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
