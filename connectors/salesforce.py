@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import quote_plus
 
 import requests
 from simple_salesforce import Salesforce
@@ -66,6 +67,33 @@ def selectable_fields(describe: dict[str, Any], settings: dict[str, Any], stream
 
 def cursor_field_for(fields: dict[str, str]) -> str | None:
     return next((name for name in CURSOR_CANDIDATES if name in fields), None)
+
+
+# Salesforce refuses request URLs over ~16k characters (414); SOQL travels in the query string.
+MAX_SOQL_URL_CHARS = 14_000
+IDS_PER_FILL_QUERY = 200
+
+
+def soql_url_chars(soql: str) -> int:
+    return len(quote_plus(soql)) + 64  # plus /services/data/vNN.N/queryAll/?q=
+
+
+def field_groups(obj: str, fields: list[str], cursor: str,
+                 budget: int = MAX_SOQL_URL_CHARS) -> list[list[str]]:
+    """Split a field list so each query fits in a URL: the first group carries identity and cursor
+    (it drives paging); the others are read by Id for each page and merged in."""
+    required = [name for name in ("Id", "IsDeleted", cursor) if name in fields]
+    rest = [name for name in fields if name not in required]
+    # Room for the longer of: the cursor WHERE/ORDER BY, or an Id IN (...) of a page chunk.
+    overhead = soql_url_chars(f"SELECT FROM {obj} WHERE ") + IDS_PER_FILL_QUERY * 30 + 200
+    groups, current = [], list(required)
+    for name in rest:
+        if current and soql_url_chars(", ".join([*current, name])) + overhead > budget:
+            groups.append(current)
+            current = ["Id"]
+        current.append(name)
+    groups.append(current)
+    return groups
 
 
 def build_soql(obj: str, fields: list[str], cursor: str, start: datetime | None,
@@ -216,7 +244,8 @@ class SalesforceStream:
 
     def _read_window(self, ctx: RunContext, landing: StreamLanding, fields: list[str],
                      cursor: str, start: datetime | None) -> None:
-        soql = build_soql(self.obj, fields, cursor, start, ctx.run_start)
+        primary, *wide = field_groups(self.obj, fields, cursor)
+        soql = build_soql(self.obj, primary, cursor, start, ctx.run_start)
         headers = {"Sforce-Query-Options": f"batchSize={self.page_size}"}
         sf = self.conn.sf
         page = self.conn.call(lambda: sf.query(soql, include_deleted=True, headers=headers))
@@ -224,6 +253,8 @@ class SalesforceStream:
             records = page.get("records") or []
             for record in records:
                 record.pop("attributes", None)
+            if records and wide:
+                self._fill_fields(records, wide)
             if records:
                 landing.add_page(records)
             if landing.batch_full:
@@ -235,6 +266,23 @@ class SalesforceStream:
             page = self.conn.call(lambda url=next_url: sf.query_more(
                 url, identifier_is_url=True, headers=headers))
         self._land_and_checkpoint(landing, cursor, ctx.run_start)
+
+    def _fill_fields(self, records: list[dict[str, Any]], groups: list[list[str]]) -> None:
+        """Read the fields that did not fit the paging query, by Id, into this page's records."""
+        by_id = {record["Id"]: record for record in records if record.get("Id")}
+        ids = list(by_id)
+        sf = self.conn.sf
+        for group in groups:
+            for start in range(0, len(ids), IDS_PER_FILL_QUERY):
+                chunk = ", ".join(f"'{record_id}'" for record_id in
+                                  ids[start:start + IDS_PER_FILL_QUERY])
+                soql = f"SELECT {', '.join(group)} FROM {self.obj} WHERE Id IN ({chunk})"
+                result = self.conn.call(lambda q=soql: sf.query_all(q, include_deleted=True))
+                for row in result.get("records") or []:
+                    row.pop("attributes", None)
+                    target = by_id.get(row.get("Id"))
+                    if target is not None:
+                        target.update(row)
 
     @staticmethod
     def _land_and_checkpoint(landing: StreamLanding, cursor: str, run_start: datetime) -> None:

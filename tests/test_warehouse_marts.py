@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fixtures.warehouse import warehouse_config
 
 from churnkb.warehouse import build, dbt_args, query
 from churnkb.warehouse_lock import exclusive
-from fixtures.warehouse import warehouse_config
 from sandbox import phrases
 from sandbox.truth import MISSING, NOT_DUE
 

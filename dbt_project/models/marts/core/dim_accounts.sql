@@ -5,7 +5,19 @@ with matched as (
     select * from {{ ref('int_accounts_matched') }}
 ),
 
-final as (
+sf_owners as (
+    select accounts.account_id as salesforce_account_id, users.user_name as owner_name, users.email as owner_email
+    from {{ ref('stg_salesforce__accounts') }} as accounts
+    inner join {{ ref('stg_salesforce__users') }} as users on users.user_id = accounts.owner_id
+),
+
+hs_owners as (
+    select companies.company_id as hubspot_company_id, owners.owner_name, owners.email as owner_email
+    from {{ ref('stg_hubspot__companies') }} as companies
+    inner join {{ ref('stg_hubspot__owners') }} as owners on owners.owner_id = companies.owner_id
+),
+
+accounts as (
     select
         account_id,
         coalesce(
@@ -28,6 +40,26 @@ final as (
         min(created_at) as first_seen_at
     from matched
     group by account_id
+),
+
+final as (
+    -- the account owner: Salesforce's when the customer is there, else HubSpot's
+    select
+        accounts.account_id,
+        accounts.account_name,
+        accounts.domain,
+        accounts.salesforce_account_id,
+        accounts.hubspot_company_id,
+        coalesce(sf_owners.owner_name, hs_owners.owner_name) as owner_name,
+        coalesce(sf_owners.owner_email, hs_owners.owner_email) as owner_email,
+        accounts.salesforce_record_count,
+        accounts.hubspot_record_count,
+        accounts.is_in_both_crms,
+        accounts.match_method,
+        accounts.first_seen_at
+    from accounts
+    left join sf_owners on sf_owners.salesforce_account_id = accounts.salesforce_account_id
+    left join hs_owners on hs_owners.hubspot_company_id = accounts.hubspot_company_id
 )
 
 select * from final
