@@ -195,7 +195,8 @@ def churn_pipeline(
         result["build"] = build_warehouse(config_path=config_path, data_dir=data_dir,
                                           full_refresh=full_refresh)
 
-    if failures:
+    if failures:  # no digest or list from a half-synced warehouse
+        result["skipped"] = chosen
         chosen = []
     for name in chosen:
         with clock(f"publish-{name}"):
@@ -225,6 +226,8 @@ def pipeline_markdown(result: dict[str, Any], failures: list[str]) -> str:
         published = result["published"].get(name)
         if published:
             lines.append(f"- {name}: {published['sent']} sent, {published['failed']} failed")
+        elif name in result.get("skipped", []):
+            lines.append(f"- {name}: skipped (a sync failed)")
         elif name not in result["publishers"]:
             lines.append(f"- {name}: not due")
     lines += [f"- FAILED {failure}" for failure in failures]

@@ -3,7 +3,6 @@ records changing while a search pages by id floor."""
 
 from __future__ import annotations
 
-import pytest
 from fixtures.connectors import (
     assert_hubspot_matches_store,
     assert_salesforce_matches_store,

@@ -151,3 +151,23 @@ def test_deploy_all_from_a_clean_copy_and_run_the_pipeline_through_a_worker(pref
     scheduled = {d["name"]: [s["schedule"].get("cron") for s in d["schedules"]] for d in deployments}
     assert scheduled["build-warehouse-hourly"] == ["35 * * * *"]
     assert scheduled["publish-digests-weekly"] == ["0 7 * * 1"]
+
+
+def test_serve_registers_every_flow_with_its_schedule(prefect_server, tmp_path):
+    api_url, home = prefect_server
+    env = prefect_env(home, api_url)
+    serve = subprocess.Popen([sys.executable, "-m", "churnkb", "--data-dir", str(tmp_path / "data"), "serve"],
+                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        served: dict[str, list] = {}
+        deadline = time.monotonic() + 120
+        while len(served) < 7 and time.monotonic() < deadline and serve.poll() is None:
+            time.sleep(1)
+            deployments = httpx.post(f"{api_url}/deployments/filter", json={}, timeout=10).json()
+            served = {d["name"]: [s["schedule"].get("cron") for s in d["schedules"]]
+                      for d in deployments if d["name"].endswith("-served")}
+    finally:
+        stop(serve)
+    assert len(served) == 7, serve.stdout.read() if serve.stdout else ""
+    assert served["build-warehouse-hourly-served"] == ["35 * * * *"]
+    assert served["churn-pipeline-served"] == []
