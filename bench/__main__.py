@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.report import Row, markdown_page, text_table
+from bench.report import Row, bounds_notes, markdown_page, read_rows, text_table
 
 SECTIONS = ("landing", "api", "build", "demo")
+SECTION_LABELS = {"landing": "1 landing", "api": "2 API", "build": "3 build", "demo": "4 demo"}
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
 
 
@@ -24,10 +25,11 @@ class Sizes:
     dlt_records: int  # dlt lands ~1.5k rec/s: at 1M it would take over ten minutes
     api_accounts: int
     build_copies: tuple[int, ...]  # copies of a ~10k-record world
+    landing_repeats: int = 1
 
 
 FULL = Sizes(landing_records=1_000_000, dlt_records=100_000, api_accounts=1000,
-             build_copies=(1, 10, 100))
+             build_copies=(1, 10, 100), landing_repeats=2)
 QUICK = Sizes(landing_records=50_000, dlt_records=20_000, api_accounts=200, build_copies=(1,))
 
 
@@ -35,7 +37,8 @@ def section_runners(sizes: Sizes, workdir: Path) -> dict[str, Callable[[], list[
     from bench import api, build_time, demo, landing
 
     return {
-        "landing": lambda: landing.run(sizes.landing_records, sizes.dlt_records, workdir / "landing"),
+        "landing": lambda: landing.run(sizes.landing_records, sizes.dlt_records,
+                                       workdir / "landing", sizes.landing_repeats),
         "api": lambda: api.run(sizes.api_accounts),
         "build": lambda: build_time.run(workdir / "build", list(sizes.build_copies)),
         "demo": demo.run,
@@ -49,6 +52,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"comma-separated subset of {', '.join(SECTIONS)}")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown page to write")
     parser.add_argument("--workdir", type=Path, help="scratch space (default: a temp dir, removed)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other sections' rows from the existing page (re-run one section)")
     args = parser.parse_args(argv)
     unknown = set(args.sections.split(",")) - set(SECTIONS)
     if unknown:
@@ -72,13 +77,19 @@ def main(argv: list[str] | None = None) -> int:
                 rows += runners[name]()
             except Exception as exc:  # one broken section must not hide the others' figures
                 traceback.print_exc()
-                rows.append(Row(name, "section failed", type(exc).__name__, "", False,
-                                str(exc).splitlines()[0][:200] if str(exc) else ""))
+                rows.append(Row(SECTION_LABELS[name], "section failed", type(exc).__name__, "",
+                                False, str(exc).splitlines()[0][:200] if str(exc) else ""))
             notes.append(f"section {name}: {time.perf_counter() - section_started:.0f} s")
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     seconds = time.perf_counter() - started
+    if args.merge and args.out.exists():
+        rerun = {SECTION_LABELS[name] for name in args.sections.split(",")}
+        kept = [r for r in read_rows(args.out.read_text(encoding="utf-8")) if r.section not in rerun]
+        rows = sorted(kept + rows, key=lambda r: r.section)
+        notes.append("sections not re-run were kept from the previous page")
+    notes += bounds_notes(rows)
     print(text_table(rows))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(markdown_page(rows, quick=args.quick, seconds=seconds, notes=notes),

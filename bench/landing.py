@@ -157,11 +157,25 @@ def run_contestant(contestant: str, records: int, workdir: Path) -> dict:
     return result
 
 
-def run(records: int, dlt_records: int, workdir: Path) -> list:
+def _spread(runs: list[dict]) -> str:
+    if len(runs) < 2:
+        return ""
+    return "best of " + ", ".join(f"{r['records_per_s']:,}" for r in runs) + " rec/s"
+
+
+def best_of(runs: list[dict]) -> dict:
+    """The fastest run: on a shared machine the slower ones measure the neighbours."""
+    return min(runs, key=lambda result: result["seconds"])
+
+
+def run(records: int, dlt_records: int, workdir: Path, repeats: int = 1) -> list:
     from bench.report import Row
 
-    ours = run_contestant("churnkb", records, workdir)
-    floor = run_contestant("duckdb", records, workdir)
+    ours_runs, floor_runs = [], []
+    for _ in range(repeats):  # interleaved, so a busy minute hits both alike
+        ours_runs.append(run_contestant("churnkb", records, workdir))
+        floor_runs.append(run_contestant("duckdb", records, workdir))
+    ours, floor = best_of(ours_runs), best_of(floor_runs)
     peer = run_contestant("dlt", dlt_records, workdir)
     vs_dlt = ours["records_per_s"] / peer["records_per_s"]
     vs_floor = floor["records_per_s"] / ours["records_per_s"]
@@ -169,9 +183,9 @@ def run(records: int, dlt_records: int, workdir: Path) -> list:
     mem_target = records >= 1_000_000
     return [
         Row("1 landing", f"churnkb landing, {records:,} Opportunity records",
-            f"{ours['records_per_s']:,} rec/s ({ours['seconds']:.1f} s)"),
+            f"{ours['records_per_s']:,} rec/s ({ours['seconds']:.1f} s)", note=_spread(ours_runs)),
         Row("1 landing", f"DuckDB read_json floor, {records:,} records",
-            f"{floor['records_per_s']:,} rec/s ({floor['seconds']:.1f} s)"),
+            f"{floor['records_per_s']:,} rec/s ({floor['seconds']:.1f} s)", note=_spread(floor_runs)),
         Row("1 landing", f"dlt merge into duckdb, {dlt_records:,} records",
             f"{peer['records_per_s']:,} rec/s ({peer['seconds']:.1f} s)"),
         Row("1 landing", "churnkb vs dlt" + at_size, f"{vs_dlt:.1f}x faster",

@@ -48,6 +48,8 @@ def _present(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """Values that are neither null nor empty text (what ``record.get(name)`` treats as set)."""
     if pa.types.is_null(column.type):
         return pc.is_valid(column)
+    if not pa.types.is_string(column.type):
+        raise FastPathUnavailable(f"{column.type} where text is expected")
     return pc.and_kleene(pc.is_valid(column), pc.not_equal(column, ""))
 
 
@@ -76,26 +78,37 @@ def parse_timestamps(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
 
 def check_page(table: pa.Table, *, id_field: str, cursor_field: str | None,
                date_fields: tuple[str, ...], max_field_chars: int) -> None:
-    """Pass silently when every record passes ``records.check_record``; else FastPathUnavailable."""
+    """Pass silently when every record passes ``records.check_record``; else FastPathUnavailable.
+
+    Columns are checked together (one kernel call for all text, one for all dates): which
+    field failed does not matter here, the per-record path names it."""
     names = set(table.column_names)
     if id_field not in names or not pa.types.is_string(table[id_field].type) \
             or not pc.all(_present(table[id_field])).as_py():
         raise FastPathUnavailable(f"a record without {id_field}")
-    for name in table.column_names:
-        column = table[name]
-        if not pa.types.is_string(column.type):
-            continue
-        if pc.any(pc.match_substring(column, "\ufffd")).as_py():
-            raise FastPathUnavailable(f"replacement character in {name}")
-        longest = pc.max(pc.utf8_length(column)).as_py()
-        if longest is not None and longest > max_field_chars:
-            raise FastPathUnavailable(f"oversized {name}")
     if cursor_field and (cursor_field not in names
                          or not pc.all(_present(table[cursor_field])).as_py()):
         raise FastPathUnavailable(f"a record without {cursor_field}")
-    for name in date_fields:
-        if name in names:
-            parse_timestamps(table[name])
+    text = _together([table[n] for n in table.column_names if pa.types.is_string(table[n].type)])
+    if text is not None:
+        if pc.any(pc.match_substring(text, "\ufffd")).as_py():
+            raise FastPathUnavailable("a replacement character")
+        longest = pc.max(pc.utf8_length(text)).as_py()
+        if longest is not None and longest > max_field_chars:
+            raise FastPathUnavailable("an oversized value")
+    dates = _together([table[n] for n in date_fields if n in names])
+    if dates is not None:
+        parse_timestamps(dates)
+
+
+def _together(columns: list[pa.ChunkedArray]) -> pa.ChunkedArray | None:
+    """Columns of one type as one column (one kernel call checks them all)."""
+    columns = [c for c in columns if not pa.types.is_null(c.type)]
+    if not columns:
+        return None
+    if any(c.type != columns[0].type for c in columns):
+        raise FastPathUnavailable("date fields of different types")
+    return pa.chunked_array([chunk for c in columns for chunk in c.chunks], type=columns[0].type)
 
 
 def value_kind(data_type: pa.DataType) -> str | None:

@@ -126,7 +126,7 @@ class StreamLanding:
                        date_fields=self.shape.date_fields,
                        max_field_chars=self.ctx.max_field_chars)
             text = text_table(table, fresh, self.shape.columns)
-        except FastPathUnavailable:
+        except (FastPathUnavailable, pa.ArrowException):  # any doubt: decide record by record
             return [record for record in fresh if self.add(record)]
         self.observer.observe_columns(
             {name: value_kind(table[name].type) for name in table.column_names},

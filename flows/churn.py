@@ -69,8 +69,10 @@ def build_task(
     """Not retried: a dbt failure is deterministic, and waiting for the writer lock is built in."""
     summary = steps.run_build(steps.FlowInputs(config_path, data_dir).config(),
                               select=select, full_refresh=full_refresh)
-    create_table_artifact(key="build-warehouse", table=[{k: v for k, v in summary.items() if k != "failures"}],
-                          description="dbt build of the churn warehouse")
+    table = [{"success": summary["success"], "duration_s": summary["duration_s"], "failed": failure}
+             for failure in summary["failures"] or [None]]
+    create_table_artifact(key="build-warehouse", table=table, description="dbt build of the churn warehouse")
+    steps.check_build(summary)
     return summary
 
 
@@ -80,6 +82,7 @@ def publish_task(name: str, config_path: str | None, data_dir: str | None) -> di
     summary = steps.run_publisher(name, steps.FlowInputs(config_path, data_dir).config())
     create_table_artifact(key=f"publish-{name}", table=summary["rows"] or [{"sent": 0, "failed": 0}],
                           description=f"{name}: {summary['sent']} sent, {summary['failed']} failed")
+    steps.check_publish(summary)
     return summary
 
 

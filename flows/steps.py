@@ -45,9 +45,10 @@ def safe_text(text: object) -> str:
 
 
 def _jsonable_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Artifacts and results must serialise: keep numbers/bools/None, stringify the rest."""
-    simple = (int, float, bool, str, type(None))
-    return [{str(k): (v if isinstance(v, simple) else safe_text(v)) for k, v in row.items()} for row in rows]
+    """Artifacts and results must serialise and must not leak a token: keep numbers, bools and
+    None; every other value becomes redacted text."""
+    plain = (int, float, bool, type(None))
+    return [{str(k): (v if isinstance(v, plain) else safe_text(v)) for k, v in row.items()} for row in rows]
 
 
 def run_sync(
@@ -86,10 +87,14 @@ def run_build(config: Config, *, select: list[str] | None = None, full_refresh: 
     failures = [safe_text(failure) for failure in (report.failures or [])]
     if getattr(report, "error", None):
         failures.insert(0, safe_text(report.error))
-    summary = {"success": bool(report.success), "duration_s": round(float(report.duration_s), 2), "failures": failures}
+    return {"success": bool(report.success), "duration_s": round(float(report.duration_s), 2),
+            "failures": failures}
+
+
+def check_build(summary: dict[str, Any]) -> None:
     if not summary["success"]:
-        raise StepFailed(f"warehouse build failed: {'; '.join(failures) or 'see dbt logs under the data dir'}")
-    return summary
+        detail = "; ".join(summary["failures"]) or "see <data_dir>/dbt/logs/dbt.log"
+        raise StepFailed(f"warehouse build failed: {detail}")
 
 
 def run_publisher(name: str, config: Config, *, now: datetime | None = None) -> dict[str, Any]:
@@ -108,12 +113,14 @@ def run_publisher(name: str, config: Config, *, now: datetime | None = None) -> 
         report = publish_reengagement(config, now=now)
     else:
         raise StepFailed(f"unknown publisher '{name}'")
-    summary = {"publisher": name, "sent": int(report.sent), "failed": int(report.failed),
-               "rows": _jsonable_rows(list(report.rows()))}
+    return {"publisher": name, "sent": int(report.sent), "failed": int(report.failed),
+            "rows": _jsonable_rows(list(report.rows()))}
+
+
+def check_publish(summary: dict[str, Any]) -> None:
     if summary["failed"]:
-        raise StepFailed(f"{name}: {summary['failed']} send(s) failed (sent {summary['sent']}); "
+        raise StepFailed(f"{summary['publisher']}: {summary['failed']} send(s) failed (sent {summary['sent']}); "
                          "a retry skips what the ledger already records as sent")
-    return summary
 
 
 def notify_failure(inputs: FlowInputs, flow_name: str, message: str) -> None:

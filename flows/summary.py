@@ -37,6 +37,12 @@ def published_targets(result: dict[str, Any], publisher: str) -> list[str]:
     return [str(row.get("target") or row.get("channel")) for row in rows if row.get("status") == "sent"]
 
 
+def readable_digest(path: str) -> str:
+    """Digests are written in several formats side by side; point people at the Markdown one."""
+    markdown = Path(path).with_suffix(".md")
+    return str(markdown) if markdown.exists() else path
+
+
 def _relative(path: str, base: Path) -> str:
     try:
         return str(Path(path).resolve().relative_to(base))
@@ -51,7 +57,7 @@ def demo_summary(result: dict[str, Any], config: Config) -> str:
     events, reasons = churn_overview(config)
     lines += ["", f"Churn events in the warehouse: {events}", "Top reasons (primary):"]
     lines += [f"  {name:<18} {count:>5}" for name, count in reasons]
-    digests = published_targets(result, "digests")
+    digests = list(dict.fromkeys(readable_digest(p) for p in published_targets(result, "digests")))
     lines += ["", f"Digests written: {len(digests)}"] + [f"  {_relative(p, cwd)}" for p in digests]
     alerts = result.get("published", {}).get("alerts", {})
     alert_targets = published_targets(result, "alerts")

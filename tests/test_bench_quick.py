@@ -71,3 +71,11 @@ def test_results_page_has_table_machine_and_reproduction() -> None:
     assert "MISSED" in page and "make bench" in page and "cores" in page and "Python" in page
     assert "1 met, 1 missed" in page
     assert "30.0x faster" in text_table(rows)
+
+
+def test_a_written_page_reads_back_for_merging() -> None:
+    from bench.report import read_rows
+
+    rows = [Row("2 API", "hubspot full", "94 requests", "per stream <= 1.05 x min + 2", True,
+                "a | b"), Row("4 demo", "demo", "70 s", "<= 60 s", False), Row("3 build", "x", "1 s")]
+    assert read_rows(markdown_page(rows, quick=False, seconds=1, notes=[])) == rows

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 LABELED_SET = REPO / "tests" / "data" / "labeled_exit_notes.jsonl"
 # Measured on the held-out labeled set (rules were written without looking at it); a floor, so a
 # rule edit that makes classification worse fails here.
-LABELED_MACRO_F1_FLOOR = 0.65
+LABELED_MACRO_F1_FLOOR = 0.70
 
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -79,6 +79,10 @@ def test_no_reason_is_unknown_for_triage(classified):
 
 def test_company_churn_is_reporting_only(classified):
     assert classified["german_negation"].department == "none"
+
+
+def test_html_entities_do_not_hide_the_reason(classified):
+    assert classified["html_entities"].categories == ["pricing"]
 
 
 def test_multi_label_scoring_counts_each_note_and_category_once():

@@ -120,3 +120,12 @@ def test_known_timestamp_forms_parse_as_utc() -> None:
     texts = [None if v is None else v.isoformat() for v in parsed.to_pylist()]
     assert texts == ["2024-04-01T17:04:12+00:00", "2024-04-01T17:04:12+00:00",
                      "2024-04-01T00:00:00+00:00", "2024-04-01T17:04:12.500000+00:00", None, None]
+
+
+def test_a_page_with_numeric_cursors_still_lands_through_the_per_record_path(
+        tmp_path: Path) -> None:
+    page = records(5)
+    for number, record in enumerate(page):
+        record["SystemModstamp"] = 1700000000000 + number  # epoch ms as a JSON number
+    fast, slow, queued = land_both(tmp_path, page)
+    assert len(queued) == 5 and landed_rows(fast) == landed_rows(slow)

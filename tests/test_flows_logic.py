@@ -198,3 +198,33 @@ def test_a_source_that_cannot_open_is_not_retried():
                "message": "set the environment variable HUBSPOT_ACCESS_TOKEN"}
     with pytest.raises(NotRetryable, match="HUBSPOT_ACCESS_TOKEN"):
         check_sync(summary)
+
+
+def test_demo_summary_lists_what_was_synced_and_where_digests_went(tmp_path):
+    from flows.summary import published_targets, readable_digest, synced_lines
+
+    (tmp_path / "finance.md").write_text("# digest")
+    result = {
+        "syncs": {"hubspot": {"rows": [{"stream": "deals", "landed": 309, "quarantined": 2}]}},
+        "published": {"digests": {"rows": [
+            {"status": "sent", "target": str(tmp_path / "finance.html"), "channel": "file"},
+            {"status": "skipped", "target": str(tmp_path / "product.html"), "channel": "file"},
+        ]}},
+    }
+    assert "hubspot" in synced_lines(result)[1] and "309, 2 quarantined" in synced_lines(result)[1]
+    targets = published_targets(result, "digests")
+    assert targets == [str(tmp_path / "finance.html")]
+    assert readable_digest(targets[0]) == str(tmp_path / "finance.md")
+
+
+def test_failed_build_and_failed_sends_fail_their_flows_with_the_reason():
+    from flows.steps import check_build, check_publish
+
+    check_build({"success": True, "duration_s": 3.0, "failures": []})
+    with pytest.raises(StepFailed, match="fct_churn_events"):
+        check_build({"success": False, "duration_s": 3.0, "failures": ["fct_churn_events"]})
+    with pytest.raises(StepFailed, match="dbt.log"):
+        check_build({"success": False, "duration_s": 0.1, "failures": []})
+    check_publish({"publisher": "digests", "sent": 2, "failed": 0, "rows": []})
+    with pytest.raises(StepFailed, match="digests: 1 send"):
+        check_publish({"publisher": "digests", "sent": 2, "failed": 1, "rows": []})

@@ -12,7 +12,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from churnkb.config import ConfigError, load_config, resolve_config_path, resolve_data_dir
@@ -27,7 +27,7 @@ FLOW_FUNCTIONS = {
     "churn-pipeline": "churn_pipeline",
 }
 DEMO_MARKER = ".churnkb-demo"
-KEPT_BETWEEN_DEMOS = {DEMO_MARKER, ".prefect"}  # Prefect's DB: a warm start saves ~8 s
+KEPT_BETWEEN_DEMOS = {DEMO_MARKER, ".prefect"}  # Prefect's DB: later runs skip its migrations
 NEEDS_SERVER = (
     "churnkb serve needs a running Prefect server, and {problem}.\n"
     "Start one with `prefect server start` (it listens on http://127.0.0.1:4200) and set\n"
@@ -186,6 +186,7 @@ def run_flow(args: argparse.Namespace) -> int:
 
     apply_local_prefect_env(data_dir)
     from flows import churn
+    from flows.runtime import without_heartbeat
     from flows.steps import safe_text
 
     flow_obj = getattr(churn, FLOW_FUNCTIONS[args.flow])
@@ -194,8 +195,11 @@ def run_flow(args: argparse.Namespace) -> int:
         params["publishers"] = args.publishers
     if args.full_refresh and args.flow in ("sync-salesforce", "sync-hubspot", "build-warehouse", "churn-pipeline"):
         params["full_refresh"] = True
+    # heartbeats only help a real server spot crashed runs; the ephemeral one dies with us
+    quiet = nullcontext() if os.environ.get("PREFECT_API_URL") else without_heartbeat()
     try:
-        result = flow_obj(**params)
+        with quiet:
+            result = flow_obj(**params)
     except Exception as exc:
         print(f"churnkb run {args.flow} failed: {safe_text(exc)}", file=sys.stderr)
         return 1

@@ -28,6 +28,8 @@
 -#}
 {% macro classify_texts(texts_relation, rules_relation, cues_relation, routing_relation,
                         id_column='text_id', text_column='body_text') %}
+{%- set rule_rows = churnkb_seed_rows('feedback_classification_rules', 'rule_id, pattern') %}
+{%- set cue_rows = churnkb_seed_rows('feedback_negation_cues', 'position, pattern') %}
 with texts as (
     select
         {{ id_column }} as text_id,
@@ -63,50 +65,52 @@ rules as (
     from {{ rules_relation }}
 ),
 
-cues as (
-    select cast(pattern as varchar) as pattern, cast(position as varchar) as position
-    from {{ cues_relation }}
-),
-
 matches as (
+    -- every rule is rendered as a constant pattern (compiled once, not once per row)
     select
         clauses.text_id,
         clauses.clause_index,
-        rules.rule_id,
-        rules.category,
-        rules.priority,
-        rules.negatable,
         clauses.clause_text,
-        regexp_extract(clauses.clause_text, rules.pattern, 0) as matched_text
+        unnest(list_filter([
+            {%- for rule in rule_rows %}
+            case when regexp_matches(clauses.clause_text, '{{ rule.pattern }}')
+                then struct_pack(rule_id := '{{ rule.rule_id }}',
+                                 matched_text := regexp_extract(clauses.clause_text, '{{ rule.pattern }}', 0))
+            end,
+            {%- endfor %}
+            cast(null as struct(rule_id varchar, matched_text varchar))
+        ], lambda found: found is not null)) as found
     from clauses
-    inner join rules on regexp_matches(clauses.clause_text, rules.pattern)
 ),
 
 match_windows as (
     select
-        *,
-        strpos(clause_text, matched_text) as match_start,
+        matches.text_id,
+        matches.clause_index,
+        rules.rule_id,
+        rules.category,
+        rules.priority,
+        rules.negatable,
+        strpos(matches.clause_text, matches.found.matched_text) as match_start,
         -- why 60 characters: a negation two or three words away still counts, one from an
         -- unrelated half of a long clause does not
-        right(substr(clause_text, 1, strpos(clause_text, matched_text) - 1), 60) as text_before,
-        left(substr(clause_text, strpos(clause_text, matched_text) + length(matched_text)), 60) as text_after
+        right(substr(matches.clause_text, 1, strpos(matches.clause_text, matches.found.matched_text) - 1), 60)
+            as text_before,
+        left(substr(matches.clause_text,
+                    strpos(matches.clause_text, matches.found.matched_text) + length(matches.found.matched_text)), 60)
+            as text_after
     from matches
+    inner join rules on rules.rule_id = matches.found.rule_id
 ),
 
 judged_matches as (
     select
         match_windows.*,
-        negatable and exists (
-            select 1
-            from cues
-            where (cues.position = 'before' and regexp_matches(match_windows.text_before, cues.pattern))
-               or (cues.position = 'after' and regexp_matches(match_windows.text_after, cues.pattern))
+        negatable and (
+            {{ churnkb_any_pattern('match_windows.text_before', cue_rows, 'before') }}
+            or {{ churnkb_any_pattern('match_windows.text_after', cue_rows, 'after') }}
         ) as is_negated,
-        exists (
-            select 1
-            from cues
-            where cues.position = 'emphasis' and regexp_matches(match_windows.text_before, cues.pattern)
-        ) as is_emphasized
+        {{ churnkb_any_pattern('match_windows.text_before', cue_rows, 'emphasis') }} as is_emphasized
     from match_windows
 ),
 
@@ -200,4 +204,40 @@ select * from final
         strip_accents(lower(replace(replace(coalesce({{ text_expression }}, ''), chr(8217), ''''), chr(223), 'ss'))),
         '[ \t]+', ' ', 'g'
     )
+{% endmacro %}
+
+
+{#- Rows of a seed CSV read at compile time, so its patterns become SQL constants. The file is the
+    one dbt loads as the seed (found through the graph), so model, unit tests and command agree. -#}
+{% macro churnkb_seed_rows(seed_name, columns) %}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set seeds = graph.nodes.values() | selectattr('resource_type', 'equalto', 'seed')
+                    | selectattr('name', 'equalto', seed_name) | list -%}
+    {%- if seeds | length == 0 -%}
+        {{ exceptions.raise_compiler_error("classification seed '" ~ seed_name ~ "' is missing from the project") }}
+    {%- endif -%}
+    {%- set path = seeds[0].root_path ~ '/' ~ seeds[0].original_file_path -%}
+    {%- set result = run_query("select " ~ columns ~ " from read_csv('" ~ path ~ "', header = true, all_varchar = true)") -%}
+    {%- set rows = [] -%}
+    {%- for row in result.rows -%}
+        {%- set record = {} -%}
+        {%- for name in result.column_names -%}
+            {%- do record.update({name: (row[name] | string) | replace("'", "''")}) -%}
+        {%- endfor -%}
+        {%- do rows.append(record) -%}
+    {%- endfor -%}
+    {{ return(rows) }}
+{% endmacro %}
+
+
+{#- A SQL boolean: does the text match any cue of the given position? (constant patterns) -#}
+{% macro churnkb_any_pattern(text_expression, cue_rows, position) %}
+    {%- set patterns = cue_rows | selectattr('position', 'equalto', position) | map(attribute='pattern') | list -%}
+    {%- if patterns | length == 0 -%}
+        false
+    {%- else -%}
+        ({%- for pattern in patterns -%}
+            regexp_matches({{ text_expression }}, '{{ pattern }}'){{ ' or ' if not loop.last }}
+        {%- endfor -%})
+    {%- endif -%}
 {% endmacro %}
