@@ -138,11 +138,19 @@ def classify_texts(items: Iterable[tuple[str, str]]) -> list[Classification]:
             "insert into input_texts values (?, ?, ?)",
             [(ordinal, item_id, text) for ordinal, (item_id, text) in enumerate(rows)],
         )
-        result = con.execute(
-            f"select c.text_id, c.categories, c.primary_category, c.department, c.departments, "
-            f"c.matched_rule_ids "
-            f"from ({sql}) as c join input_texts using (text_id) order by input_texts.ordinal"
-        ).fetchall()
+        try:
+            result = con.execute(
+                f"select c.text_id, c.categories, c.primary_category, c.department, c.departments, "
+                f"c.matched_rule_ids "
+                f"from ({sql}) as c join input_texts using (text_id) order by input_texts.ordinal"
+            ).fetchall()
+        except duckdb.Error as exc:
+            # a pattern RE2 cannot compile is the usual cause: name the seeds to fix
+            first_line = str(exc).splitlines()[0]
+            raise ClassifyError(
+                f"the classification rules could not run ({first_line}); check the patterns in "
+                f"{SEEDS_DIR / 'feedback_classification_rules.csv'} and feedback_negation_cues.csv"
+            ) from exc
     return [Classification(*row) for row in result]
 
 

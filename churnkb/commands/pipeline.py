@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 
 from churnkb.config import ConfigError, load_config, resolve_config_path, resolve_data_dir
@@ -123,10 +124,14 @@ def run_demo(args: argparse.Namespace) -> int:
     from flows.churn import churn_pipeline
     from flows.runtime import without_heartbeat
     from flows.summary import demo_summary
+    from sandbox.generator import generate_world
     from sandbox.run import sandboxes
 
+    # The sandbox's history ends today, so this week's digests and alerts have something to say.
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    world = generate_world(accounts=accounts, seed=seed, now=today)
     try:
-        with sandboxes(accounts=accounts, seed=seed) as crms, environment(crms.env), without_heartbeat():
+        with sandboxes(world=world) as crms, environment(crms.env), without_heartbeat():
             result = churn_pipeline(config_path=_config_arg(args), data_dir=str(data_dir), publishers=["all"])
         print()
         print(demo_summary(result, config))

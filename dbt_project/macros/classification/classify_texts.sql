@@ -10,6 +10,9 @@
       rules_relation    seed feedback_classification_rules: rule_id, pattern, category, priority, negatable
       cues_relation     seed feedback_negation_cues: cue_id, pattern, position ('before' | 'after' |
                         'emphasis': marks the main reason, matched against the text before a match)
+    The rule and cue patterns are read from the seed CSVs at compile time and rendered as SQL
+    constants, so DuckDB compiles each regular expression once instead of once per row; the
+    relations still feed the rule attributes (category, priority, negatable) and the lineage.
       routing_relation  seed category_departments: category, department, is_primary_owner
 
     Method, in words:
@@ -28,8 +31,8 @@
 -#}
 {% macro classify_texts(texts_relation, rules_relation, cues_relation, routing_relation,
                         id_column='text_id', text_column='body_text') %}
-{%- set rule_rows = churnkb_seed_rows('feedback_classification_rules', 'rule_id, pattern') %}
-{%- set cue_rows = churnkb_seed_rows('feedback_negation_cues', 'position, pattern') %}
+{%- set rule_rows = classification_rule_patterns() %}
+{%- set cue_rows = negation_cue_patterns() %}
 with texts as (
     select
         {{ id_column }} as text_id,
@@ -207,14 +210,26 @@ select * from final
 {% endmacro %}
 
 
+{#- The rule and cue patterns (dbt unit tests override these two macros with a few rows, since
+    unit tests render without the project graph). -#}
+{% macro classification_rule_patterns() %}
+    {{ return(churnkb_seed_rows('feedback_classification_rules', 'rule_id, pattern')) }}
+{% endmacro %}
+
+{% macro negation_cue_patterns() %}
+    {{ return(churnkb_seed_rows('feedback_negation_cues', 'position, pattern')) }}
+{% endmacro %}
+
+
 {#- Rows of a seed CSV read at compile time, so its patterns become SQL constants. The file is the
     one dbt loads as the seed (found through the graph), so model, unit tests and command agree. -#}
 {% macro churnkb_seed_rows(seed_name, columns) %}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set seeds = graph.nodes.values() | selectattr('resource_type', 'equalto', 'seed')
+    {%- set nodes = (graph.get('nodes') or {}).values() -%}
+    {%- set seeds = nodes | selectattr('resource_type', 'equalto', 'seed')
                     | selectattr('name', 'equalto', seed_name) | list -%}
     {%- if seeds | length == 0 -%}
-        {{ exceptions.raise_compiler_error("classification seed '" ~ seed_name ~ "' is missing from the project") }}
+        {{ exceptions.raise_compiler_error("classification seed '" ~ seed_name ~ "' is not in the project") }}
     {%- endif -%}
     {%- set path = seeds[0].root_path ~ '/' ~ seeds[0].original_file_path -%}
     {%- set result = run_query("select " ~ columns ~ " from read_csv('" ~ path ~ "', header = true, all_varchar = true)") -%}
