@@ -155,7 +155,7 @@ def dbt_args(
         "--profiles-dir", str(project),
         "--target-path", str(paths.dbt_target),
         "--log-path", str(paths.dbt_logs),
-        "--vars", json.dumps(values),
+        "--vars", json.dumps(values, default=str),
         "--threads", str(values["dbt_threads"]),
         "--no-send-anonymous-usage-stats",
         "--no-use-colors",

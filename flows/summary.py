@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +68,19 @@ def demo_summary(result: dict[str, Any], config: Config) -> str:
     lines += ["", "Re-engagement list:"] + [f"  {_relative(p, cwd)}" for p in lists or ["(none)"]]
     warehouse = _relative(str(DataPaths(data_dir).warehouse), cwd)
     data_flag = "" if data_dir == (cwd / "data").resolve() else f" --data-dir {_relative(str(data_dir), cwd)}"
+    churnkb = churnkb_command(cwd)
     lines += [
         "",
-        "Open the warehouse:",
-        f"  churnkb{data_flag} query \"select * from fct_churn_events limit 10\"",
-        f"  duckdb -readonly {warehouse}",
+        f"Open the warehouse ({warehouse}, DuckDB):",
+        f"  {churnkb}{data_flag} query \"select * from fct_churn_events limit 10\"",
+        f"  {churnkb}{data_flag} query --file sql/revenue_lost_by_reason_last_quarter.sql",
     ]
     return "\n".join(lines)
+
+
+def churnkb_command(cwd: Path) -> str:
+    """How the user can call churnkb again: `.venv/bin/churnkb` after `make demo`, else `churnkb`."""
+    launched = Path(sys.argv[0])
+    if launched.name == "churnkb" and launched.exists() and not shutil.which("churnkb"):
+        return _relative(str(launched), cwd)
+    return "churnkb"
