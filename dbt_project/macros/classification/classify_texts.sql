@@ -19,7 +19,8 @@
       1. normalise the text (lower case, accents stripped, curly quotes straightened) so rules are
          written once in plain ASCII for en/es/de/fr/pt;
       2. split it into clauses at sentence ends, line breaks, bullets and contrastive conjunctions
-         ("but", "however", "aber", "mais", "pero", ...) so a negation only reaches its own clause;
+         ("but", "however", "aber", "mais", "pero", ...; "though" only
+         when a word follows, so "main reason though: ..." stays one clause) so a negation only reaches its own clause;
       3. match every rule in every clause; a match is negated when a 'before' cue matches the text
          just before it or an 'after' cue the text just after it, inside the same clause
          ("pricing was never the issue", "not because of the price"); rules with negatable = false
@@ -45,7 +46,7 @@ clause_lists as (
         text_id,
         regexp_split_to_array(
             normalized_text,
-            '[!?;\n\r\x{2022}*]+|\.(\s|$)|\s[-\x{2013}\x{2014}]\s|,\s*mais\b|\b(but|however|although|though|whereas|aber|jedoch|sondern|cependant|pourtant|pero|sino|porem|contudo|entretanto)\b'
+            '[!?;\n\r\x{2022}*]+|\.(\s|$)|\s[-\x{2013}\x{2014}]\s|,\s*mais\b|\bthough\s|\b(but|however|although|whereas|aber|jedoch|sondern|cependant|pourtant|pero|sino|porem|contudo|entretanto)\b'
         ) as clauses
     from texts
 ),
@@ -106,15 +107,32 @@ match_windows as (
     inner join rules on rules.rule_id = matches.found.rule_id
 ),
 
+scoped_windows as (
+    -- why: an 'after' cue must describe the matched reason, not the next one ("too expensive and
+    -- support was great" keeps pricing), so the text after a match stops at the next conjunction;
+    -- a coordinated subject ("price and support were fine") still reaches its verb
+    select
+        *,
+        case
+            when regexp_matches(text_after, '^,? (and|or|&) ([a-z]+ ){0,2}(were|are|have been|had been)\b')
+                then text_after
+            else regexp_replace(
+                text_after,
+                '\b(and|while|whereas|also|otherwise|plus|yet|so|because|since|though|although|y|und|et|e)\b.*$', ''
+            )
+        end as text_after_in_scope
+    from match_windows
+),
+
 judged_matches as (
     select
-        match_windows.*,
+        scoped_windows.* exclude (text_after_in_scope),
         negatable and (
-            {{ churnkb_any_pattern('match_windows.text_before', cue_rows, 'before') }}
-            or {{ churnkb_any_pattern('match_windows.text_after', cue_rows, 'after') }}
+            {{ churnkb_any_pattern('scoped_windows.text_before', cue_rows, 'before') }}
+            or {{ churnkb_any_pattern('scoped_windows.text_after_in_scope', cue_rows, 'after') }}
         ) as is_negated,
-        {{ churnkb_any_pattern('match_windows.text_before', cue_rows, 'emphasis') }} as is_emphasized
-    from match_windows
+        {{ churnkb_any_pattern('scoped_windows.text_before', cue_rows, 'emphasis') }} as is_emphasized
+    from scoped_windows
 ),
 
 category_evidence as (
@@ -201,10 +219,12 @@ select * from final
 {% endmacro %}
 
 
-{#- Lower case, accents stripped, curly quotes and runs of blanks made plain: rules stay ASCII. -#}
+{#- Lower case, accents stripped, curly quotes and runs of blanks made plain: rules stay ASCII.
+    CRM shorthand "w/" and "w/o" is spelled out so rules need not know it ("went w/ a competitor"). -#}
 {% macro churnkb_normalize_feedback_text(text_expression) %}
-    regexp_replace(
+    regexp_replace(regexp_replace(regexp_replace(
         strip_accents(lower(replace(replace(coalesce({{ text_expression }}, ''), chr(8217), ''''), chr(223), 'ss'))),
+        '\bw/o\b', 'without', 'g'), '\bw/ ?', 'with ', 'g'),
         '[ \t]+', ' ', 'g'
     )
 {% endmacro %}

@@ -63,27 +63,43 @@ amounts as (
     group by events.churn_event_id
 ),
 
+retained_accounts_by_date as (
+    -- how many retained accounts had been seen by each first-seen date (ties counted together)
+    select first_seen_at, count(*) over (order by first_seen_at) as accounts_seen
+    from retained_accounts
+    where first_seen_at is not null
+),
+
 baseline_population as (
-    select events.churn_event_id, count(*) as retained_accounts
+    -- the running count at the last first-seen date before the window: no event x account pairs
+    select events.churn_event_id, retained_accounts_by_date.accounts_seen as retained_accounts
     from events
-    inner join retained_accounts
-        on retained_accounts.first_seen_at < events.reference_at - interval {{ lookback_days }} day
-    group by events.churn_event_id
+    asof inner join retained_accounts_by_date
+        on events.reference_at - interval {{ lookback_days }} day > retained_accounts_by_date.first_seen_at
+),
+
+retained_signals as (
+    -- each retained account's signals, carrying when the account was first seen
+    select signals.signal_type, signals.signal_at, signals.value, retained_accounts.first_seen_at
+    from signals
+    inner join retained_accounts on retained_accounts.account_id = signals.account_id
+    where signals.signal_type in ('case', 'activity', 'nps')
 ),
 
 baseline_signals as (
+    -- why events x signals on the time range and not events x accounts x signals: the
+    -- account-first join built every (event, retained account) pair before looking at a single
+    -- signal, which grew with the square of history (180 s of a 1M-record build)
     select
         events.churn_event_id,
-        count(*) filter (where signals.signal_type = 'case') as cases,
-        count(*) filter (where signals.signal_type = 'activity') as activities,
-        avg(signals.value) filter (where signals.signal_type = 'nps') as nps_avg
+        count(*) filter (where retained_signals.signal_type = 'case') as cases,
+        count(*) filter (where retained_signals.signal_type = 'activity') as activities,
+        avg(retained_signals.value) filter (where retained_signals.signal_type = 'nps') as nps_avg
     from events
-    inner join retained_accounts
-        on retained_accounts.first_seen_at < events.reference_at - interval {{ lookback_days }} day
-    inner join signals
-        on signals.account_id = retained_accounts.account_id
-        and signals.signal_at >= events.reference_at - interval {{ lookback_days }} day
-        and signals.signal_at < events.reference_at
+    inner join retained_signals
+        on retained_signals.signal_at >= events.reference_at - interval {{ lookback_days }} day
+        and retained_signals.signal_at < events.reference_at
+        and retained_signals.first_seen_at < events.reference_at - interval {{ lookback_days }} day
     group by events.churn_event_id
 ),
 
