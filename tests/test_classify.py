@@ -18,9 +18,12 @@ from churnkb.classify import Classification, classify_texts, evaluate
 
 REPO = Path(__file__).resolve().parents[1]
 LABELED_SET = REPO / "tests" / "data" / "labeled_exit_notes.jsonl"
-# Measured on the held-out labeled set (rules were written without looking at it); a floor, so a
-# rule edit that makes classification worse fails here.
-LABELED_MACRO_F1_FLOOR = 0.70
+DEV_SET = REPO / "tests" / "data" / "dev_exit_notes.jsonl"
+# Measured on the held-out labeled set (rules were written without looking at it: 0.737 before the
+# dev-set round, 0.764 after); a floor, so a rule edit that makes classification worse fails here.
+LABELED_MACRO_F1_FLOOR = 0.75
+# The dev set is the one rules are tuned on (0.989 measured), so its floor only guards regressions.
+DEV_MACRO_F1_FLOOR = 0.95
 
 
 def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -43,6 +46,11 @@ def classified() -> dict[str, Classification]:
         "portuguese": "O pagamento foi recusado e o cartão expirou.",
         "no_reason": "Thanks for everything, no further comments.",
         "html_entities": "Too expensive for what they use &amp; the renewal quote went up 30%.",
+        "praise_after_and": "Too expensive and support was great.",
+        "coordinated_praise": "Price and support were fine; they moved to Planhat.",
+        "crm_shorthand": "went w/ Vitally",
+        "main_reason_though": "- Support response times were terrible\n- Main reason though: they switched to Totango",
+        "foreign_idiom": "Die Zahlung ist mehrfach fehlgeschlagen.",
     }
     return {item.id: item for item in classify_texts(notes.items())}
 
@@ -79,6 +87,24 @@ def test_no_reason_is_unknown_for_triage(classified):
 
 def test_company_churn_is_reporting_only(classified):
     assert classified["german_negation"].department == "none"
+
+
+def test_a_negation_stops_at_the_next_conjunction(classified):
+    # praise for the next subject does not cancel the reason before it ...
+    assert classified["praise_after_and"].categories == ["pricing"]
+    # ... while praise for a coordinated subject still covers both
+    assert classified["coordinated_praise"].categories == ["competitor"]
+
+
+def test_crm_shorthand_and_idioms_are_understood(classified):
+    assert classified["crm_shorthand"].categories == ["competitor"]
+    assert classified["foreign_idiom"].categories == ["involuntary"]
+
+
+def test_main_reason_marker_survives_though(classified):
+    item = classified["main_reason_though"]
+    assert set(item.categories) == {"service", "competitor"}
+    assert item.primary_category == "competitor"
 
 
 def test_html_entities_do_not_hide_the_reason(classified):
@@ -140,3 +166,12 @@ def test_evaluate_on_the_held_out_labeled_set():
     print(out.stdout)
     assert float(macro.group(1)) >= LABELED_MACRO_F1_FLOOR
     assert re.search(r"^pricing\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+", out.stdout, re.M)
+
+
+def test_evaluate_on_the_dev_set():
+    out = run_cli("--evaluate", str(DEV_SET))
+    assert out.returncode == 0, out.stderr
+    macro = re.search(r"macro-F1 ([0-9.]+) over 10 categories, ([0-9]+) notes", out.stdout)
+    assert macro, out.stdout
+    assert int(macro.group(2)) >= 150
+    assert float(macro.group(1)) >= DEV_MACRO_F1_FLOOR

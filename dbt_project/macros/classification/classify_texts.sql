@@ -16,14 +16,15 @@
       routing_relation  seed category_departments: category, department, is_primary_owner
 
     Method, in words:
-      1. normalise the text (lower case, accents stripped, curly quotes straightened) so rules are
-         written once in plain ASCII for en/es/de/fr/pt;
+      1. normalise the text (lower case, accents stripped, curly quotes straightened, CRM "w/"
+         spelled out) so rules are written once in plain ASCII for en/es/de/fr/pt;
       2. split it into clauses at sentence ends, line breaks, bullets and contrastive conjunctions
-         ("but", "however", "aber", "mais", "pero", ...; "though" only
-         when a word follows, so "main reason though: ..." stays one clause) so a negation only reaches its own clause;
+         ("but", "however", "aber", "mais", "pero", ...; "though" only when a word follows, so
+         "main reason though: ..." stays one clause) so a negation only reaches its own clause;
       3. match every rule in every clause; a match is negated when a 'before' cue matches the text
-         just before it or an 'after' cue the text just after it, inside the same clause
-         ("pricing was never the issue", "not because of the price"); rules with negatable = false
+         just before it or an 'after' cue the text just after it (up to the next "and", "while",
+         ...), inside the same clause ("pricing was never the issue", "not because of the price",
+         but "too expensive and support was great" keeps pricing); rules with negatable = false
          carry their own negation ("no budget left") and are never negated;
       4. a text gets every category with at least one non-negated match; the primary category is
          the one marked as the main reason by an 'emphasis' cue ("main reason:", "above all"),
