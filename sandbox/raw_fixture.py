@@ -11,7 +11,6 @@ Deleted (Salesforce) and archived (HubSpot) records are landed live first, delet
 from __future__ import annotations
 
 import copy
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from churnkb.paths import DataPaths
+from connectors.raw_zone import as_text
 
 SALESFORCE_STREAMS = {
     "Account": "account",
@@ -238,13 +238,5 @@ def _column_names(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _as_text(value: Any) -> str | None:
-    """The JSON scalar as text, as the connectors land it."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return json.dumps(value)
+    """The value as the connectors land it (datetimes, which only the fixture has, as ISO text)."""
+    return as_text(value.isoformat() if isinstance(value, datetime) else value)
