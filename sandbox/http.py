@@ -170,3 +170,51 @@ class SandboxHTTPServer:
             do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _dispatch
 
         return Handler
+
+
+class SandboxLifecycle:
+    """Start/stop, request log and fault switching that both sandbox CRMs share.
+
+    A subclass sets ``self.faults``, ``self.clock`` (a ``FaultClock``) and ``self._server`` (a
+    ``SandboxHTTPServer`` serving it) in its ``__init__``.
+    """
+
+    faults: Any
+    clock: Any
+    _server: SandboxHTTPServer
+
+    def start(self) -> str:
+        return self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Any:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self._server.base_url
+
+    @property
+    def request_log(self) -> list[RequestRecord]:
+        return self._server.request_log
+
+    def requests_for(self, path_prefix: str) -> int:
+        """How many requests (any status) were served under ``path_prefix``."""
+        return sum(1 for record in self.request_log if record.path.startswith(path_prefix))
+
+    def reset_quota(self) -> None:
+        """A new day: the daily quota is available again."""
+        self.clock.reset_quota()
+
+    def set_faults(self, faults: Any) -> None:
+        """Switch faults mid-test (the server's, the fault clock's and the latency together);
+        request, quota and session counters carry on."""
+        self.faults = faults
+        self.clock.set_faults(faults)
+        self._server.latency_ms = faults.latency_ms

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sandbox.faults import Fault, FaultClock, Faults
-from sandbox.http import Request, RequestRecord, Response, SandboxHTTPServer
+from sandbox.http import Request, Response, SandboxHTTPServer, SandboxLifecycle
 from sandbox.hubspot_catalog import (
     DEFAULT_PROPERTIES,
     OBJECT_TYPES,
@@ -85,7 +85,7 @@ def _not_found(message: str) -> ApiError:
     return ApiError(404, message, "OBJECT_NOT_FOUND")
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(SandboxLifecycle):
     """The sandbox portal; ``start() -> base_url``, ``stop()``, or use it as a context manager."""
 
     def __init__(
@@ -113,7 +113,7 @@ class HubSpotSandbox:
         self.clock = FaultClock(self.faults)
         self.port = port
         self._rng = random.Random(0)
-        self._http: SandboxHTTPServer | None = None
+        self._server = SandboxHTTPServer(self, port=port, latency_ms=self.faults.latency_ms)
         # Requests are served one at a time: helpers and mutate-during-paging edit the tables.
         self._lock = threading.RLock()
 
@@ -122,37 +122,6 @@ class HubSpotSandbox:
         """Built from ``sandbox.generator.World``'s ``hubspot_*`` parts."""
         return cls(world.hubspot_objects, world.hubspot_associations, world.hubspot_owners,
                    world.hubspot_pipelines, **kwargs)
-
-    # -- lifecycle -----------------------------------------------------------------------------
-
-    def start(self) -> str:
-        self._http = SandboxHTTPServer(self, port=self.port, latency_ms=self.faults.latency_ms)
-        return self._http.start()
-
-    def stop(self) -> None:
-        if self._http is not None:
-            self._http.stop()
-
-    def __enter__(self) -> HubSpotSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        if self._http is None:
-            raise RuntimeError("the HubSpot sandbox is not started")
-        return self._http.base_url
-
-    @property
-    def request_log(self) -> list[RequestRecord]:
-        return self._http.request_log if self._http else []
-
-    def requests_for(self, path_prefix: str) -> int:
-        """How many requests (any status) were served under ``path_prefix``."""
-        return sum(1 for r in self.request_log if r.path.startswith(path_prefix))
 
     # -- ground truth and test helpers ---------------------------------------------------------
 
@@ -225,20 +194,6 @@ class HubSpotSandbox:
     def renew_session(self) -> None:
         """The token works again (a private-app token does not refresh by itself)."""
         self.clock.renew_session()
-
-    def reset_quota(self) -> None:
-        """A new day: the daily quota is available again."""
-        self.clock.reset_quota()
-
-    def set_faults(self, faults: Faults) -> None:
-        """Switch faults mid-test (the portal's, the fault clock's and the latency together);
-        request, quota and session counters carry on."""
-        self.faults = faults
-        self.clock.set_faults(faults)
-        if self._http is not None:
-            self._http.latency_ms = faults.latency_ms
-
-    # -- HTTP ----------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
         try:

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from sandbox.faults import Fault, FaultClock, Faults
-from sandbox.http import Request, RequestRecord, Response, SandboxHTTPServer
+from sandbox.http import Request, Response, SandboxHTTPServer, SandboxLifecycle
 from sandbox.ids import SALESFORCE_PREFIXES, salesforce_18
 from sandbox.salesforce_query import QueryResult, run_query, unknown_object_error
 from sandbox.salesforce_schema import format_datetime
@@ -51,7 +51,7 @@ class _Cursor:
     endpoint: str  # "query" or "queryAll"
 
 
-class SalesforceSandbox:
+class SalesforceSandbox(SandboxLifecycle):
     """A Salesforce org on 127.0.0.1; ``start()`` returns its instance URL.
 
     ``records`` maps object API names to records as the REST API returns them (no
@@ -92,28 +92,6 @@ class SalesforceSandbox:
         self._mutation_rng = random.Random(4242)
         self._server = SandboxHTTPServer(self, port=port, latency_ms=faults.latency_ms)
 
-    # -- lifecycle
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
-
-    @property
-    def request_log(self) -> list[RequestRecord]:
-        return self._server.request_log
-
-    def start(self) -> str:
-        return self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> SalesforceSandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- test and benchmark helpers (see SalesforceStore for the record helpers' details)
     def touch(self, object_name: str, n: int, rng: random.Random | None = None) -> list[str]:
         return self.store.touch(object_name, n, rng)
@@ -144,22 +122,12 @@ class SalesforceSandbox:
         with self._lock:
             self._cursors.clear()
 
-    def reset_quota(self) -> None:
-        self.clock.reset_quota()
-
-    def set_faults(self, faults: Faults) -> None:
-        """Switch faults mid-test (the server's, the fault clock's and the latency together);
-        request, quota and session counters carry on."""
-        self.faults = faults
-        self.clock.set_faults(faults)
-        self._server.latency_ms = faults.latency_ms
-
     def requests_for(self, path_prefix: str) -> int:
         """Requests served whose path starts with ``path_prefix``; a relative prefix such as
         ``"query"`` or ``"sobjects/Task"`` is taken under ``/services/data/vXX.X/``."""
         if not path_prefix.startswith("/"):
             path_prefix = f"{self._data_prefix}/{path_prefix}"
-        return sum(1 for record in self.request_log if record.path.startswith(path_prefix))
+        return super().requests_for(path_prefix)
 
     @property
     def daily_quota(self) -> int:
