@@ -8,20 +8,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
-_PREFECT_HOME = tempfile.mkdtemp(prefix="churnkb-prefect-home-")
-os.environ.update(
-    {
-        "PREFECT_HOME": _PREFECT_HOME,
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
-        "PREFECT_LOGGING_TO_API_ENABLED": "false",
-        "DBT_LOG_LEVEL": "warn",
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-)
+from flows.runtime import local_prefect_env
+
+# The same quiet, offline settings `churnkb demo` uses, with Prefect's home in a temp dir.
+os.environ.update(local_prefect_env(Path(tempfile.mkdtemp(prefix="churnkb-test-"))))
 for _name in ("PREFECT_API_URL", "CHURNKB_CONFIG", "CHURNKB_DATA_DIR", "SALESFORCE_INSTANCE_URL",
               "SALESFORCE_ACCESS_TOKEN", "HUBSPOT_BASE_URL", "HUBSPOT_ACCESS_TOKEN"):
     os.environ.pop(_name, None)
