@@ -157,7 +157,6 @@ def test_cli_names_the_bad_line():
     assert out.returncode == 2 and "missing key(s) text" in out.stderr
 
 
-@pytest.mark.skipif(not LABELED_SET.exists(), reason="labeled set not written yet")
 def test_evaluate_on_the_held_out_labeled_set():
     out = run_cli("--evaluate", str(LABELED_SET))
     assert out.returncode == 0, out.stderr

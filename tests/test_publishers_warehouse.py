@@ -11,7 +11,6 @@ import csv
 from datetime import timedelta
 
 import duckdb
-import pytest
 from fixtures.publishers import make_config
 
 from churnkb.paths import DataPaths
@@ -87,10 +86,7 @@ def test_write_back_from_the_real_candidates_reaches_the_sandbox_crms_once(real_
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", hubspot.token)
     try:
         config = make_config(data_dir)
-        try:
-            first = publish_reengagement(config, now=now, write_back=True)
-        except MartMissing:
-            pytest.skip("mart_reengagement_candidates is not built yet")
+        first = publish_reengagement(config, now=now, write_back=True)
         written = [i for i in first.items if i["kind"] == "writeback"]
         assert written and {i["status"] for i in written} == {"sent"}, first.rows()
         second = publish_reengagement(config, now=now, write_back=True)
