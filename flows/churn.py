@@ -25,7 +25,10 @@ from flows.schedule import PUBLISHERS, due_publishers, select_publishers
 
 
 def _notify_failure_hook(flow_obj: Any, flow_run: FlowRun, state: State) -> None:
-    """on_failure hook: runs in-process after retries are exhausted."""
+    """on_failure hook: runs in-process after retries are exhausted. A sub-flow of the pipeline
+    stays quiet: the pipeline's own notice names every step that failed, so people get one."""
+    if flow_run.parent_task_run_id is not None:
+        return
     params = flow_run.parameters or {}
     inputs = steps.FlowInputs(params.get("config_path"), params.get("data_dir"))
     steps.notify_failure(inputs, flow_obj.name, state.message or f"{flow_obj.name} failed")

@@ -72,3 +72,19 @@ def _no_crm_env(monkeypatch):
     for name in ("SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN", "HUBSPOT_BASE_URL",
                  "HUBSPOT_ACCESS_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+
+
+def test_a_failed_pipeline_sends_one_notice_naming_every_failed_step(prefect_harness, tmp_path,
+                                                                      monkeypatch):
+    from flows.churn import churn_pipeline
+
+    for name in ("SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN", "HUBSPOT_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    state = churn_pipeline(data_dir=str(tmp_path), publishers=["all"], return_state=True)
+
+    assert state.is_failed()
+    notices = [json.loads(line) for line in
+               (tmp_path / "outputs" / "failures" / "failures.jsonl").read_text().splitlines()]
+    assert len(notices) == 1, notices
+    assert "churn-pipeline" in notices[0]["title"]
+    assert "sync-salesforce" in notices[0]["message"] and "sync-hubspot" in notices[0]["message"]
