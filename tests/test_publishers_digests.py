@@ -184,3 +184,11 @@ def test_cli_publish_digests_and_dry_run(marts_dir, capsys):
     assert cli_main(args) == 0
     assert "0 sent" in capsys.readouterr().out
     assert cli_main([*args[:-1], "2026-13-99"]) == 2
+
+
+def test_cli_period_written_as_a_month_publishes_that_month(marts_dir, capsys):
+    month = NOW.strftime("%Y-%m")
+    assert cli_main(["--data-dir", str(marts_dir), "publish", "digests", "--period", month]) == 0
+    out = capsys.readouterr().out
+    assert f" {month} " in out and "-W" not in out
+    assert list((marts_dir / "outputs" / "digests" / month).glob("*.md"))

@@ -8,7 +8,7 @@ import re
 import sys
 from datetime import date
 
-from churnkb.config import ConfigError, load_config
+from churnkb.config import Config, ConfigError, deep_merge, load_config
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -29,17 +29,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     publish.set_defaults(func=run_publish)
 
 
-def parse_period(value: str) -> date:
-    """The last day of an ISO week (2026-W47) or month (2026-11), or a plain date."""
+def parse_period(value: str) -> tuple[date, str | None]:
+    """A day inside the period, and its kind: an ISO week (2026-W47) is weekly, a month (2026-11)
+    monthly; a plain date keeps the configured kind (None)."""
     if match := _WEEK.match(value):
-        return date.fromisocalendar(int(match[1]), int(match[2]), 7)
+        return date.fromisocalendar(int(match[1]), int(match[2]), 7), "weekly"
     if match := _MONTH.match(value):
         year, month = int(match[1]), int(match[2])
-        return date(year, month, calendar.monthrange(year, month)[1])
+        return date(year, month, calendar.monthrange(year, month)[1]), "monthly"
     try:
-        return date.fromisoformat(value)
+        return date.fromisoformat(value), None
     except ValueError:
         raise ValueError(f"--period {value!r}: use 2026-W47, 2026-11 or 2026-11-20") from None
+
+
+def with_period_kind(config: Config, kind: str | None) -> Config:
+    """The config with publishing.period set to ``kind`` (the kind --period was written in)."""
+    if kind is None:
+        return config
+    return Config(data_dir=config.data_dir, path=config.path,
+                  raw=deep_merge(config.raw, {"publishing": {"period": kind}}))
 
 
 def _publish(args: argparse.Namespace, config, period_end: date | None):  # noqa: ANN001, ANN202
@@ -59,7 +68,8 @@ def _publish(args: argparse.Namespace, config, period_end: date | None):  # noqa
 def run_publish(args: argparse.Namespace) -> int:
     try:
         config = load_config(args.config, args.data_dir)
-        period_end = parse_period(args.period) if args.period else None
+        period_end, kind = parse_period(args.period) if args.period else (None, None)
+        config = with_period_kind(config, kind)
     except (ConfigError, ValueError) as exc:
         print(f"churnkb publish: {exc}", file=sys.stderr)
         return 2
