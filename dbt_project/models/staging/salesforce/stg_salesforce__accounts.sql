@@ -7,7 +7,7 @@ with source as (
 
 latest as (
     select * from source
-    {{ latest_version(sf_id18('"Id"'), to_utc_timestamp('"SystemModstamp"')) }}
+    {{ salesforce_latest() }}
 ),
 
 final as (
@@ -22,10 +22,7 @@ final as (
         {{ to_number('"AnnualRevenue"') }} as annual_revenue,
         try_cast({{ to_number('"NumberOfEmployees"') }} as integer) as number_of_employees,
         {{ nullif_blank('"BillingCountry"') }} as billing_country,
-        coalesce({{ to_bool('"IsDeleted"') }}, false) as is_deleted,
-        {{ to_utc_timestamp('"CreatedDate"') }} as created_at,
-        {{ to_utc_timestamp('coalesce("SystemModstamp", "LastModifiedDate")') }} as updated_at,
-        _loaded_at
+        {{ salesforce_system_columns() }}
     from latest
     where "Id" is not null
 )

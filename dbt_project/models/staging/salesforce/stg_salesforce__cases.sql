@@ -9,7 +9,7 @@ with source as (
 
 latest as (
     select * from source
-    {{ latest_version(sf_id18('"Id"'), to_utc_timestamp('"SystemModstamp"')) }}
+    {{ salesforce_latest() }}
 ),
 
 final as (
@@ -32,10 +32,7 @@ final as (
         {{ nullif_blank('"Cancellation_Reason__c"') }} as cancellation_reason_raw,
         {{ to_date('"Cancellation_Effective_Date__c"') }} as cancellation_effective_date,
         {{ nullif_blank('coalesce("Outcome__c", "Cancellation_Outcome__c")') }} as cancellation_outcome,
-        coalesce({{ to_bool('"IsDeleted"') }}, false) as is_deleted,
-        {{ to_utc_timestamp('"CreatedDate"') }} as created_at,
-        {{ to_utc_timestamp('coalesce("SystemModstamp", "LastModifiedDate")') }} as updated_at,
-        _loaded_at
+        {{ salesforce_system_columns() }}
     from latest
     where "Id" is not null
 )

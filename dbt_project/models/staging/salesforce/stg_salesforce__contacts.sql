@@ -7,7 +7,7 @@ with source as (
 
 latest as (
     select * from source
-    {{ latest_version(sf_id18('"Id"'), to_utc_timestamp('"SystemModstamp"')) }}
+    {{ salesforce_latest() }}
 ),
 
 final as (
@@ -25,10 +25,7 @@ final as (
         {{ nullif_blank('"MailingCountry"') }} as mailing_country,
         {{ sf_id18('"OwnerId"') }} as owner_id,
         coalesce({{ to_bool('"HasOptedOutOfEmail"') }}, false) as has_opted_out_of_email,
-        coalesce({{ to_bool('"IsDeleted"') }}, false) as is_deleted,
-        {{ to_utc_timestamp('"CreatedDate"') }} as created_at,
-        {{ to_utc_timestamp('coalesce("SystemModstamp", "LastModifiedDate")') }} as updated_at,
-        _loaded_at
+        {{ salesforce_system_columns() }}
     from latest
     where "Id" is not null
 )

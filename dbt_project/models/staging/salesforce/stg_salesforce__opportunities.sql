@@ -12,7 +12,7 @@ with source as (
 
 latest as (
     select * from source
-    {{ latest_version(sf_id18('"Id"'), to_utc_timestamp('"SystemModstamp"')) }}
+    {{ salesforce_latest() }}
 ),
 
 final as (
@@ -36,10 +36,7 @@ final as (
         {{ nullif_blank('"NextStep"') }} as next_step,
         {{ nullif_blank('"' ~ loss_reason_field ~ '"') }} as loss_reason_raw,
         {{ nullif_blank('"' ~ competitor_field ~ '"') }} as competitor_raw,
-        coalesce({{ to_bool('"IsDeleted"') }}, false) as is_deleted,
-        {{ to_utc_timestamp('"CreatedDate"') }} as created_at,
-        {{ to_utc_timestamp('coalesce("SystemModstamp", "LastModifiedDate")') }} as updated_at,
-        _loaded_at
+        {{ salesforce_system_columns() }}
     from latest
     where "Id" is not null
 )

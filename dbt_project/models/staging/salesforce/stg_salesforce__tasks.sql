@@ -8,7 +8,7 @@ with source as (
 
 latest as (
     select * from source
-    {{ latest_version(sf_id18('"Id"'), to_utc_timestamp('"SystemModstamp"')) }}
+    {{ salesforce_latest() }}
 ),
 
 final as (
@@ -29,10 +29,7 @@ final as (
         {{ nullif_blank('"CallDisposition"') }} as call_disposition,
         {{ to_utc_timestamp('"CompletedDateTime"') }} as completed_at,
         coalesce({{ to_bool('"IsArchived"') }}, false) as is_archived,
-        coalesce({{ to_bool('"IsDeleted"') }}, false) as is_deleted,
-        {{ to_utc_timestamp('"CreatedDate"') }} as created_at,
-        {{ to_utc_timestamp('coalesce("SystemModstamp", "LastModifiedDate")') }} as updated_at,
-        _loaded_at
+        {{ salesforce_system_columns() }}
     from latest
     where "Id" is not null
 )

@@ -7,7 +7,7 @@ with source as (
 
 latest as (
     select * from source
-    {{ latest_version(sf_id18('"Id"'), to_utc_timestamp('"SystemModstamp"')) }}
+    {{ salesforce_latest() }}
 ),
 
 final as (
