@@ -28,32 +28,11 @@ tickets as (
       and coalesce(upper(tickets.ticket_category), '') not in ({{ "'" ~ (var('hs_cancellation_ticket_categories', ['CANCELLATION']) | map('upper') | join("', '")) ~ "'" }})
 ),
 
-salesforce_activities as (
-    select accounts.account_id, 'activity' as signal_type,
-           coalesce(tasks.completed_at, cast(tasks.activity_date as timestamp), tasks.created_at) as signal_at,
+activities as (
+    select account_id, 'activity' as signal_type,
+           coalesce(completed_at, due_at, created_at) as signal_at,
            cast(null as double) as value
-    from {{ ref('stg_salesforce__tasks') }} as tasks
-    inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'salesforce' and accounts.source_account_id = tasks.account_id
-    where not tasks.is_deleted
-),
-
-hubspot_task_companies as (
-    select from_id as task_id, min(to_id) as company_id
-    from {{ ref('int_hubspot_links_bidirectional') }}
-    where from_object_type = 'tasks' and to_object_type = 'companies'
-    group by from_id
-),
-
-hubspot_activities as (
-    select accounts.account_id, 'activity' as signal_type,
-           coalesce(tasks.completed_at, tasks.due_at, tasks.created_at) as signal_at,
-           cast(null as double) as value
-    from {{ ref('stg_hubspot__tasks') }} as tasks
-    inner join hubspot_task_companies on hubspot_task_companies.task_id = tasks.task_id
-    inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'hubspot' and accounts.source_account_id = hubspot_task_companies.company_id
-    where not tasks.is_deleted
+    from {{ ref('int_account_tasks_unioned') }}
 ),
 
 nps as (
@@ -87,8 +66,7 @@ won_amounts as (
 final as (
     select * from cases
     union all select * from tickets
-    union all select * from salesforce_activities
-    union all select * from hubspot_activities
+    union all select * from activities
     union all select * from nps
     union all select * from won_amounts
 )

@@ -14,46 +14,15 @@
 
 with
 
-salesforce_tasks as (
-    select
-        'salesforce' as source_system,
-        tasks.task_id as activity_id,
-        accounts.account_id,
-        tasks.subject,
-        tasks.activity_date as due_date,
-        tasks.completed_at
-    from {{ ref('stg_salesforce__tasks') }} as tasks
-    inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'salesforce' and accounts.source_account_id = tasks.account_id
-    where not tasks.is_deleted
-),
-
-hubspot_task_companies as (
-    select from_id as task_id, min(to_id) as company_id
-    from {{ ref('int_hubspot_links_bidirectional') }}
-    where from_object_type = 'tasks' and to_object_type = 'companies'
-    group by from_id
-),
-
-hubspot_tasks as (
-    select
-        'hubspot' as source_system,
-        tasks.task_id as activity_id,
-        accounts.account_id,
-        tasks.subject,
-        cast(tasks.due_at as date) as due_date,
-        tasks.completed_at
-    from {{ ref('stg_hubspot__tasks') }} as tasks
-    inner join hubspot_task_companies on hubspot_task_companies.task_id = tasks.task_id
-    inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'hubspot' and accounts.source_account_id = hubspot_task_companies.company_id
-    where not tasks.is_deleted
-),
-
 tasks as (
-    select * from salesforce_tasks
-    union all
-    select * from hubspot_tasks
+    select
+        source_system,
+        task_id as activity_id,
+        account_id,
+        subject,
+        cast(due_at as date) as due_date,
+        completed_at
+    from {{ ref('int_account_tasks_unioned') }}
 ),
 
 stepped as (
