@@ -32,10 +32,10 @@ $(VENV)/.bench-installed: $(STAMP)
 
 ## bench: full benchmarks (writes docs/benchmarks.md)
 bench: $(VENV)/.bench-installed
-	$(BIN)/python -m bench
+	$(BIN)/python -m churnkb.bench
 
 bench-quick: $(VENV)/.bench-installed
-	$(BIN)/python -m bench --quick
+	$(BIN)/python -m churnkb.bench --quick
 
 clean:
 	rm -rf $(VENV) data

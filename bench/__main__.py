@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.report import Row, bounds_notes, markdown_page, read_rows, text_table
+from churnkb.bench.report import Row, bounds_notes, markdown_page, read_rows, text_table
 
 SECTIONS = ("landing", "api", "build", "demo")
 SECTION_LABELS = {"landing": "1 landing", "api": "2 API", "build": "3 build", "demo": "4 demo"}
@@ -34,7 +34,7 @@ QUICK = Sizes(landing_records=50_000, dlt_records=20_000, api_accounts=200, buil
 
 
 def section_runners(sizes: Sizes, workdir: Path) -> dict[str, Callable[[], list[Row]]]:
-    from bench import api, build_time, demo, landing
+    from churnkb.bench import api, build_time, demo, landing
 
     return {
         "landing": lambda: landing.run(sizes.landing_records, sizes.dlt_records,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.report import Row
+from churnkb.bench.report import Row
 
 MAX_PAGE = {"salesforce": 2000, "hubspot": 200}
 HUBSPOT_LIST_PAGE = {"owners": 100}
@@ -77,9 +77,10 @@ def run_syncs(accounts: int, seed: int = 7
               ) -> tuple[dict[str, list[StreamCost]], dict[tuple[str, str], int]]:
     """Full, 1%-changed and nothing-changed syncs of both sources: label -> per-stream costs,
     and (label, source) -> requests the sandbox served (a cross-check of the reports)."""
+    from churnkb.connectors.sync import sync_source
+    from churnkb.sandbox.run import sandboxes
+
     from churnkb.config import load_config
-    from connectors.sync import sync_source
-    from sandbox.run import sandboxes
 
     results: dict[str, list[StreamCost]] = {}
     served: dict[tuple[str, str], int] = {}

@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench import scale
-from bench.report import Row
+from churnkb.bench import scale
+from churnkb.bench.report import Row
 
 BASE_ACCOUNTS = 600  # ~10k churn-side records per copy
 FULL_BUILD_TARGET_S = 90
@@ -25,7 +25,7 @@ TARGET_RECORDS = 1_000_000  # the targets hold at 1M; smaller sizes show how cos
 
 def build_once(data_dir: Path) -> dict:
     """Run ``dbt build`` on ``data_dir`` in a fresh process; its report as a dict."""
-    done = subprocess.run([sys.executable, "-m", "bench.build_time", str(data_dir)],
+    done = subprocess.run([sys.executable, "-m", "churnkb.bench.build_time", str(data_dir)],
                           capture_output=True, text=True, check=False)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.report import Row
+from churnkb.bench.report import Row
 
 DEMO_TARGET_S = 60
 TIMEOUT_S = 900

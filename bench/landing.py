@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from bench.pages import opportunity_pages
+from churnkb.bench.pages import opportunity_pages
 
 FIELDS = ["Id", "Name", "AccountId", "StageName", "IsClosed", "IsWon", "Amount", "CloseDate",
           "Type", "Loss_Reason__c", "Competitor__c", "Description", "OwnerId", "IsDeleted",
@@ -31,11 +31,12 @@ def peak_rss_mb() -> float:
 
 
 def land_churnkb(pages: list[bytes], out: Path) -> int:
+    from churnkb.connectors.drift import DriftLog
+    from churnkb.connectors.landing import RecordShape, RunContext, StreamLanding
+    from churnkb.connectors.raw_zone import utc_now
+    from churnkb.connectors.state import StateStore
+
     from churnkb.paths import DataPaths
-    from connectors.drift import DriftLog
-    from connectors.landing import RecordShape, RunContext, StreamLanding
-    from connectors.raw_zone import utc_now
-    from connectors.state import StateStore
 
     paths = DataPaths(out)
     ctx = RunContext(source="salesforce", sync_id="bench", data_paths=paths,
@@ -111,7 +112,7 @@ CONTESTANTS: dict[str, Callable[[list[bytes], Path], int]] = {
 
 def warm_imports(contestant: str) -> None:
     """Import the contestant's libraries before the clock starts: we time landing, not imports."""
-    modules = {"churnkb": ["connectors.landing", "pyarrow.parquet"], "duckdb": ["duckdb"],
+    modules = {"churnkb": ["churnkb.connectors.landing", "pyarrow.parquet"], "duckdb": ["duckdb"],
                "dlt": ["dlt", "duckdb"]}[contestant]
     for module in modules:
         __import__(module)
@@ -145,7 +146,7 @@ def run_contestant(contestant: str, records: int, workdir: Path) -> dict:
 
     out = workdir / contestant
     shutil.rmtree(out, ignore_errors=True)
-    done = subprocess.run([sys.executable, "-m", "bench.landing", contestant, str(records), str(out)],
+    done = subprocess.run([sys.executable, "-m", "churnkb.bench.landing", contestant, str(records), str(out)],
                           capture_output=True, text=True, check=False)
     shutil.rmtree(out, ignore_errors=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -169,7 +170,7 @@ def best_of(runs: list[dict]) -> dict:
 
 
 def run(records: int, dlt_records: int, workdir: Path, repeats: int = 1) -> list:
-    from bench.report import Row
+    from churnkb.bench.report import Row
 
     ours_runs, floor_runs = [], []
     for _ in range(repeats):  # interleaved, so a busy minute hits both alike

@@ -127,7 +127,7 @@ def churn_side_records(raw: Path) -> int:
 
 
 def land_base_world(data_dir: Path, accounts: int, seed: int = 7) -> None:
-    from sandbox.generator import generate_world
-    from sandbox.raw_fixture import land_world
+    from churnkb.sandbox.generator import generate_world
+    from churnkb.sandbox.raw_fixture import land_world
 
     land_world(generate_world(accounts=accounts, seed=seed), data_dir)

@@ -14,8 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from connectors.raw_zone import as_text
+from churnkb.connectors.raw_zone import as_text
 
 # Forms the per-record parser (records.parse_timestamp) accepts for sure; anything else falls back.
 _DATE_ONLY = r"^\d{4}-\d{2}-\d{2}$"

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from churnkb.connectors.raw_zone import append_jsonl, read_jsonl, utc_now
+
 from churnkb.paths import DataPaths
-from connectors.raw_zone import append_jsonl, read_jsonl, utc_now
 
 MOSTLY_FILLED_SHARE = 0.9
 MIN_RECORDS_FOR_ALL_NULL = 3

@@ -22,12 +22,19 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+from churnkb.connectors.clients import hubspot_client, hubspot_retry
+from churnkb.connectors.landing import (
+    QuotaReached,
+    RecordShape,
+    RunContext,
+    SourceError,
+    StreamLanding,
+)
+from churnkb.connectors.raw_zone import RawZoneWriter
+from churnkb.connectors.records import DATE_TYPES, iso, parse_timestamp
+from churnkb.connectors.report import StreamReport
+
 from churnkb.secrets import get_secret, redact
-from connectors.clients import hubspot_client, hubspot_retry
-from connectors.landing import QuotaReached, RecordShape, RunContext, SourceError, StreamLanding
-from connectors.raw_zone import RawZoneWriter
-from connectors.records import DATE_TYPES, iso, parse_timestamp
-from connectors.report import StreamReport
 
 log = logging.getLogger(__name__)
 

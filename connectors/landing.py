@@ -15,9 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from churnkb.paths import DataPaths
-from connectors.columnar import (
+from churnkb.connectors.columnar import (
     FastPathUnavailable,
     check_page,
     page_table,
@@ -25,11 +23,13 @@ from connectors.columnar import (
     text_table,
     value_kind,
 )
-from connectors.drift import DriftLog, ValueObserver, schema_changes
-from connectors.raw_zone import RawZoneWriter, records_to_table, utc_now
-from connectors.records import Quarantine, check_record, parse_timestamp
-from connectors.report import StreamProgress, StreamReport
-from connectors.state import StateStore
+from churnkb.connectors.drift import DriftLog, ValueObserver, schema_changes
+from churnkb.connectors.raw_zone import RawZoneWriter, records_to_table, utc_now
+from churnkb.connectors.records import Quarantine, check_record, parse_timestamp
+from churnkb.connectors.report import StreamProgress, StreamReport
+from churnkb.connectors.state import StateStore
+
+from churnkb.paths import DataPaths
 
 
 class QuotaReached(Exception):

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from connectors.raw_zone import append_jsonl, stamp, utc_now
+from churnkb.connectors.raw_zone import append_jsonl, stamp, utc_now
 
 DATE_TYPES = {"date", "datetime"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -6,8 +6,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from churnkb.connectors.raw_zone import append_jsonl, read_jsonl
+
 from churnkb.paths import DataPaths
-from connectors.raw_zone import append_jsonl, read_jsonl
 
 SUCCESS, PARTIAL, FAILED = "success", "partial", "failed"
 

@@ -16,6 +16,15 @@ from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 import requests
+from churnkb.connectors.clients import http_retry, salesforce_client
+from churnkb.connectors.landing import (
+    QuotaReached,
+    RecordShape,
+    RunContext,
+    SourceError,
+    StreamLanding,
+)
+from churnkb.connectors.records import DATE_TYPES, iso, parse_timestamp
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceError,
@@ -25,9 +34,6 @@ from simple_salesforce.exceptions import (
 )
 
 from churnkb.secrets import get_secret, redact
-from connectors.clients import http_retry, salesforce_client
-from connectors.landing import QuotaReached, RecordShape, RunContext, SourceError, StreamLanding
-from connectors.records import DATE_TYPES, iso, parse_timestamp
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from churnkb.connectors.raw_zone import atomic_write_json
+
 from churnkb.paths import DataPaths
-from connectors.raw_zone import atomic_write_json
 
 
 @dataclass

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from churnkb.connectors.drift import DriftLog
+from churnkb.connectors.raw_zone import count_rows
+from churnkb.connectors.report import read_runs
+from churnkb.connectors.state import StateStore
+
 from churnkb.config import Config
 from churnkb.paths import DataPaths
-from connectors.drift import DriftLog
-from connectors.raw_zone import count_rows
-from connectors.report import read_runs
-from connectors.state import StateStore
 
 
 def known_streams(data_paths: DataPaths, source: str) -> list[str]:

@@ -14,12 +14,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from churnkb.config import Config, ConfigError
-from churnkb.paths import DataPaths
-from connectors.drift import DriftLog
-from connectors.landing import QuotaReached, RunContext, SourceError, StreamLanding
-from connectors.raw_zone import utc_now
-from connectors.report import (
+from churnkb.connectors.drift import DriftLog
+from churnkb.connectors.landing import QuotaReached, RunContext, SourceError, StreamLanding
+from churnkb.connectors.raw_zone import utc_now
+from churnkb.connectors.report import (
     FAILED,
     PARTIAL,
     SUCCESS,
@@ -29,7 +27,10 @@ from connectors.report import (
     overall_status,
     record_run,
 )
-from connectors.state import StateStore
+from churnkb.connectors.state import StateStore
+
+from churnkb.config import Config, ConfigError
+from churnkb.paths import DataPaths
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +67,11 @@ def run_start_now() -> datetime:
 
 def open_source(source: str, settings: dict[str, Any]) -> SourceSession:
     if source == "salesforce":
-        from connectors.salesforce import SalesforceSource
+        from churnkb.connectors.salesforce import SalesforceSource
 
         return SalesforceSource(settings)
     if source == "hubspot":
-        from connectors.hubspot import HubSpotSource
+        from churnkb.connectors.hubspot import HubSpotSource
 
         return HubSpotSource(settings)
     raise ConfigError(f"unknown source '{source}'; choose one of {', '.join(SOURCES)}")

@@ -14,14 +14,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from churnkb.flows import steps
+from churnkb.flows.schedule import PUBLISHERS, due_publishers, select_publishers
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import FlowRun
 from prefect.states import State
-
-from flows import steps
-from flows.schedule import PUBLISHERS, due_publishers, select_publishers
 
 
 def _notify_failure_hook(flow_obj: Any, flow_run: FlowRun, state: State) -> None:

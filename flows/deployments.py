@@ -42,9 +42,8 @@ SERVED_SUFFIX = "-served"  # served names differ from prefect.yaml's so the two 
 
 def served_deployments(parameters: dict[str, Any] | None = None) -> list[Any]:
     """RunnerDeployments for `prefect.serve`, with the table's schedules."""
+    from churnkb.flows import churn
     from prefect.schedules import Cron
-
-    from flows import churn
 
     timezone = os.environ.get("CHURNKB_SCHEDULE_TIMEZONE", SCHEDULE_TIMEZONE)
     deployments = []

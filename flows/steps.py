@@ -57,7 +57,7 @@ def run_sync(
     """Sync one CRM into the raw zone (Parquet only; never touches warehouse.duckdb)."""
     if source not in SOURCES:
         raise StepFailed(f"unknown source '{source}'; choose from {list(SOURCES)}")
-    from connectors.sync import sync_source
+    from churnkb.connectors.sync import sync_source
 
     report = sync_source(source, config, streams=streams, full_refresh=full_refresh)
     return {"source": source, "status": str(report.status), "message": safe_text(report.message or ""),
@@ -100,15 +100,15 @@ def check_build(summary: dict[str, Any]) -> None:
 def run_publisher(name: str, config: Config, *, now: datetime | None = None) -> dict[str, Any]:
     """Run one publisher (digests, alerts or reengagement); they only read marts."""
     if name == "digests":
-        from publishers.digests import publish_digests
+        from churnkb.publishers.digests import publish_digests
 
         report = publish_digests(config, now=now)
     elif name == "alerts":
-        from publishers.alerts import publish_alerts
+        from churnkb.publishers.alerts import publish_alerts
 
         report = publish_alerts(config, now=now)
     elif name == "reengagement":
-        from publishers.reengagement import publish_reengagement
+        from churnkb.publishers.reengagement import publish_reengagement
 
         report = publish_reengagement(config, now=now)
     else:
@@ -126,7 +126,7 @@ def check_publish(summary: dict[str, Any]) -> None:
 def notify_failure(inputs: FlowInputs, flow_name: str, message: str) -> None:
     """Tell the failure channel; never raises, because it runs inside a failing flow's hook."""
     try:
-        from publishers.failures import notify_failure as send
+        from churnkb.publishers.failures import notify_failure as send
 
         send(inputs.config(), flow_name, safe_text(message))
     except Exception as exc:  # the hook must not mask the original failure

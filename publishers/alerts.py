@@ -13,16 +13,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from churnkb.config import Config
-from churnkb.paths import DataPaths
-from publishers.channels import EmailContent
-from publishers.delivery import Rendered, failure_detail, send
-from publishers.ledger import Ledger
-from publishers.marts import MartReader, as_date, open_marts
-from publishers.render import SLACK_MAX_BLOCKS, SLACK_SECTION_CHARS, TEAMS_MAX_BYTES, payload_bytes
-from publishers.report import PublishReport
-from publishers.settings import Publishing
-from publishers.text import (
+from churnkb.publishers.channels import EmailContent
+from churnkb.publishers.delivery import Rendered, failure_detail, send
+from churnkb.publishers.ledger import Ledger
+from churnkb.publishers.marts import MartReader, as_date, open_marts
+from churnkb.publishers.render import (
+    SLACK_MAX_BLOCKS,
+    SLACK_SECTION_CHARS,
+    TEAMS_MAX_BYTES,
+    payload_bytes,
+)
+from churnkb.publishers.report import PublishReport
+from churnkb.publishers.settings import Publishing
+from churnkb.publishers.text import (
     clean_text,
     escape_html,
     escape_markdown,
@@ -30,6 +33,9 @@ from publishers.text import (
     escape_teams,
     trim,
 )
+
+from churnkb.config import Config
+from churnkb.paths import DataPaths
 
 ALERT_TITLES = {
     "unacknowledged": "Cancellation notice not acknowledged within the SLA",

@@ -15,9 +15,9 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 import requests
+from churnkb.publishers.settings import Publishing
 
 from churnkb.secrets import get_secret, redact
-from publishers.settings import Publishing
 
 WEBHOOK_TIMEOUT_S = 20
 WEBHOOK_RETRIES_ON_429 = 3

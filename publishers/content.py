@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from publishers.chart import ChartData
-from publishers.marts import MartReader, as_date
-from publishers.periods import Period
-from publishers.settings import Publishing
-from publishers.text import clean_text, quote_text
+from churnkb.publishers.chart import ChartData
+from churnkb.publishers.marts import MartReader, as_date
+from churnkb.publishers.periods import Period
+from churnkb.publishers.settings import Publishing
+from churnkb.publishers.text import clean_text, quote_text
 
 CHART_PERIODS = 12
 DEPARTMENT_TITLES = {

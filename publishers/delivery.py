@@ -7,8 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from churnkb.secrets import redact
-from publishers.channels import (
+from churnkb.publishers.channels import (
     DEFAULT_WEBHOOK_ENV,
     ChannelError,
     EmailContent,
@@ -17,9 +16,11 @@ from publishers.channels import (
     send_email,
     webhook_url,
 )
-from publishers.ledger import Ledger
-from publishers.report import PublishReport
-from publishers.settings import Publishing
+from churnkb.publishers.ledger import Ledger
+from churnkb.publishers.report import PublishReport
+from churnkb.publishers.settings import Publishing
+
+from churnkb.secrets import redact
 
 
 @dataclass

@@ -7,18 +7,19 @@ import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from churnkb.publishers.channels import EmailContent
+from churnkb.publishers.chart import render_chart
+from churnkb.publishers.content import Digest, build_digest
+from churnkb.publishers.delivery import Rendered, publish_once
+from churnkb.publishers.ledger import Ledger
+from churnkb.publishers.marts import MartReader, open_marts
+from churnkb.publishers.periods import Period, last_complete_period, period_containing
+from churnkb.publishers.render import to_html, to_markdown, to_slack, to_teams, to_text
+from churnkb.publishers.report import PublishReport
+from churnkb.publishers.settings import Publishing
+
 from churnkb.config import Config
 from churnkb.paths import DataPaths
-from publishers.channels import EmailContent
-from publishers.chart import render_chart
-from publishers.content import Digest, build_digest
-from publishers.delivery import Rendered, publish_once
-from publishers.ledger import Ledger
-from publishers.marts import MartReader, open_marts
-from publishers.periods import Period, last_complete_period, period_containing
-from publishers.render import to_html, to_markdown, to_slack, to_teams, to_text
-from publishers.report import PublishReport
-from publishers.settings import Publishing
 
 CHART_CID = "churn-chart@churnkb"
 

@@ -8,13 +8,14 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from churnkb.publishers.channels import EmailContent
+from churnkb.publishers.delivery import Rendered, failure_detail, known_secrets, send
+from churnkb.publishers.settings import Publishing
+from churnkb.publishers.text import clean_text, escape_html, escape_slack, escape_teams, trim
+
 from churnkb.config import Config
 from churnkb.paths import DataPaths
 from churnkb.secrets import redact
-from publishers.channels import EmailContent
-from publishers.delivery import Rendered, failure_detail, known_secrets, send
-from publishers.settings import Publishing
-from publishers.text import clean_text, escape_html, escape_slack, escape_teams, trim
 
 log = logging.getLogger(__name__)
 MESSAGE_CHARS = 2000

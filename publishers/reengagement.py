@@ -11,15 +11,15 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from churnkb.publishers.ledger import Ledger
+from churnkb.publishers.marts import MartReader, as_date, open_marts
+from churnkb.publishers.report import PublishReport
+from churnkb.publishers.settings import Publishing
+from churnkb.publishers.text import clean_text, neutralise_csv_cell
+from churnkb.publishers.writeback import write_back_tasks
 
 from churnkb.config import Config
 from churnkb.paths import DataPaths
-from publishers.ledger import Ledger
-from publishers.marts import MartReader, as_date, open_marts
-from publishers.report import PublishReport
-from publishers.settings import Publishing
-from publishers.text import clean_text, neutralise_csv_cell
-from publishers.writeback import write_back_tasks
 
 DEFAULT_OPENING_LINES = {
     "followup_30d": "It has been a month since {account} moved on: how is the transition going, "

@@ -12,10 +12,9 @@ from functools import cache
 from typing import Any
 
 import jinja2
-
-from publishers.chart import CHART_HEIGHT, CHART_WIDTH, colour_of
-from publishers.content import Cell, Digest, Link, Metric, format_money
-from publishers.text import escape_markdown, escape_slack, escape_teams, trim
+from churnkb.publishers.chart import CHART_HEIGHT, CHART_WIDTH, colour_of
+from churnkb.publishers.content import Cell, Digest, Link, Metric, format_money
+from churnkb.publishers.text import escape_markdown, escape_slack, escape_teams, trim
 
 # Slack Block Kit limits (api.slack.com/reference/block-kit/blocks; NOTES.md 8.3).
 SLACK_MAX_BLOCKS = 50
@@ -119,7 +118,7 @@ def _text_cell(column: str, cell: Cell) -> str:
 @cache
 def _jinja() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("publishers", "templates"),
+        loader=jinja2.PackageLoader("churnkb.publishers", "templates"),
         autoescape=True,  # every CRM value is escaped; the template holds no |safe
         undefined=jinja2.ChainableUndefined,
     )

@@ -1,7 +1,7 @@
 """Regenerate the README material from a built warehouse: a real rendered HTML digest as a PNG
 (headless Chromium) and a sample re-engagement list.
 
-    python -m publishers.samples --data-dir data --period 2026-08 --now 2026-11-01
+    python -m churnkb.publishers.samples --data-dir data --period 2026-08 --now 2026-11-01
 
 Works on a temporary copy of the warehouse, so the data directory's ledger is never touched.
 """
@@ -16,10 +16,11 @@ import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from churnkb.publishers.digests import publish_digests
+from churnkb.publishers.reengagement import publish_reengagement
+
 from churnkb.config import Config, deep_merge, load_config
 from churnkb.paths import DataPaths
-from publishers.digests import publish_digests
-from publishers.reengagement import publish_reengagement
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from churnkb.connectors.clients import hubspot_client, salesforce_client
+from churnkb.publishers.ledger import Ledger
+from churnkb.publishers.report import PublishReport
+from churnkb.publishers.settings import Publishing
+
 from churnkb.secrets import get_secret, redact
-from connectors.clients import hubspot_client, salesforce_client
-from publishers.ledger import Ledger
-from publishers.report import PublishReport
-from publishers.settings import Publishing
 
 TASK_TO_COMPANY = 192  # HUBSPOT_DEFINED task -> company (NOTES.md 2.4)
 DEFAULT_HUBSPOT_URL = "https://api.hubapi.com"

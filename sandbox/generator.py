@@ -13,10 +13,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sandbox import phrases
-from sandbox.ids import HubSpotIds, SalesforceIds
-from sandbox.notes import compose_exit_note
-from sandbox.plan import (
+from churnkb.sandbox import phrases
+from churnkb.sandbox.ids import HubSpotIds, SalesforceIds
+from churnkb.sandbox.notes import compose_exit_note
+from churnkb.sandbox.plan import (
     HISTORY_DAYS,
     NameBook,
     Person,
@@ -24,7 +24,7 @@ from sandbox.plan import (
     email_for,
     plan_customer,
 )
-from sandbox.truth import (
+from churnkb.sandbox.truth import (
     AT_RISK,
     CHURNED,
     MISSING,

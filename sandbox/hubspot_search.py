@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.hubspot_store import ObjectTable, parse_typed
+from churnkb.sandbox.hubspot_store import ObjectTable, parse_typed
 
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 10

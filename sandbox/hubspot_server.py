@@ -17,9 +17,9 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from sandbox.faults import Fault, FaultClock, Faults
-from sandbox.http import Request, Response, SandboxHTTPServer, SandboxLifecycle
-from sandbox.hubspot_catalog import (
+from churnkb.sandbox.faults import Fault, FaultClock, Faults
+from churnkb.sandbox.http import Request, Response, SandboxHTTPServer, SandboxLifecycle
+from churnkb.sandbox.hubspot_catalog import (
     DEFAULT_PROPERTIES,
     OBJECT_TYPES,
     PROPERTY_TYPES,
@@ -30,8 +30,8 @@ from sandbox.hubspot_catalog import (
     property_definition,
     v3_association_name,
 )
-from sandbox.hubspot_search import SearchError, SearchQuery, parse_search, run_search
-from sandbox.hubspot_store import (
+from churnkb.sandbox.hubspot_search import SearchError, SearchQuery, parse_search, run_search
+from churnkb.sandbox.hubspot_store import (
     AssociationIndex,
     ObjectTable,
     as_property_value,

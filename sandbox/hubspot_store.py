@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sandbox.hubspot_catalog import BASE_PROPERTIES, REVERSE_TYPE_ID, infer_property_type
+from churnkb.sandbox.hubspot_catalog import BASE_PROPERTIES, REVERSE_TYPE_ID, infer_property_type
 
 _TYPE_SAMPLE = 200  # values looked at per property to infer its type
 _MAX_ENUM_OPTIONS = 200

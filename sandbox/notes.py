@@ -6,7 +6,7 @@ import html
 import random
 from dataclasses import dataclass
 
-from sandbox import phrases
+from churnkb.sandbox import phrases
 
 FOREIGN_LANGS = ("es", "de", "fr", "pt")
 SECONDARY_LINKS = ("Also, ", "On top of that, ", "Secondary: ", "They also mentioned: ", "", "Another factor: ")

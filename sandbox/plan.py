@@ -10,8 +10,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sandbox import phrases
-from sandbox.truth import (
+from churnkb.sandbox import phrases
+from churnkb.sandbox.truth import (
     AT_RISK,
     CATEGORIES,
     CHURNED,

@@ -19,9 +19,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from churnkb.connectors.raw_zone import as_text
 
 from churnkb.paths import DataPaths
-from connectors.raw_zone import as_text
 
 SALESFORCE_STREAMS = {
     "Account": "account",

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from sandbox.faults import Faults
-from sandbox.generator import World, generate_world
-from sandbox.hubspot_server import HubSpotSandbox
-from sandbox.salesforce_server import SalesforceSandbox
+from churnkb.sandbox.faults import Faults
+from churnkb.sandbox.generator import World, generate_world
+from churnkb.sandbox.hubspot_server import HubSpotSandbox
+from churnkb.sandbox.salesforce_server import SalesforceSandbox
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sandbox.ids import salesforce_18
-from sandbox.salesforce_schema import (
+from churnkb.sandbox.ids import salesforce_18
+from churnkb.sandbox.salesforce_schema import (
     ID_TYPES,
     NUMBER_TYPES,
     STRING_TYPES,
@@ -23,7 +23,7 @@ from sandbox.salesforce_schema import (
     FieldDef,
     datetime_key,
 )
-from sandbox.soql import (
+from churnkb.sandbox.soql import (
     BoolOp,
     Comparison,
     Condition,

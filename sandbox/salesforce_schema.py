@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sandbox.ids import SALESFORCE_PREFIXES
+from churnkb.sandbox.ids import SALESFORCE_PREFIXES
 
 STRING_TYPES = frozenset({"string", "textarea", "picklist", "multipicklist", "email", "phone",
                           "url", "combobox"})

@@ -18,13 +18,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from sandbox.faults import Fault, FaultClock, Faults
-from sandbox.http import Request, Response, SandboxHTTPServer, SandboxLifecycle
-from sandbox.ids import SALESFORCE_PREFIXES, salesforce_18
-from sandbox.salesforce_query import QueryResult, run_query, unknown_object_error
-from sandbox.salesforce_schema import format_datetime
-from sandbox.salesforce_store import ApiError, ObjectTable, SalesforceStore, utc_now
-from sandbox.soql import MALFORMED_QUERY, SoqlError, parse
+from churnkb.sandbox.faults import Fault, FaultClock, Faults
+from churnkb.sandbox.http import Request, Response, SandboxHTTPServer, SandboxLifecycle
+from churnkb.sandbox.ids import SALESFORCE_PREFIXES, salesforce_18
+from churnkb.sandbox.salesforce_query import QueryResult, run_query, unknown_object_error
+from churnkb.sandbox.salesforce_schema import format_datetime
+from churnkb.sandbox.salesforce_store import ApiError, ObjectTable, SalesforceStore, utc_now
+from churnkb.sandbox.soql import MALFORMED_QUERY, SoqlError, parse
 
 DEFAULT_TOKEN = "sandbox-salesforce-token"
 DEFAULT_CLIENT_ID = "sandbox-salesforce-client-id"

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.ids import SALESFORCE_PREFIXES, salesforce_18
-from sandbox.salesforce_schema import (
+from churnkb.sandbox.ids import SALESFORCE_PREFIXES, salesforce_18
+from churnkb.sandbox.salesforce_schema import (
     ID_TYPES,
     NUMBER_TYPES,
     STRING_TYPES,

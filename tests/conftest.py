@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from flows.runtime import local_prefect_env
+from churnkb.flows.runtime import local_prefect_env
 
 # The same quiet, offline settings `churnkb demo` uses, with Prefect's home in a temp dir.
 os.environ.update(local_prefect_env(Path(tempfile.mkdtemp(prefix="churnkb-test-"))))

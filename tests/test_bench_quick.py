@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-
-from bench import api, scale
-from bench.landing import run_contestant
-from bench.report import Row, markdown_page, text_table
+from churnkb.bench import api, scale
+from churnkb.bench.landing import run_contestant
+from churnkb.bench.report import Row, markdown_page, text_table
 
 
 def test_landing_contestants_land_every_record(tmp_path: Path) -> None:
@@ -74,7 +73,7 @@ def test_results_page_has_table_machine_and_reproduction() -> None:
 
 
 def test_a_written_page_reads_back_for_merging() -> None:
-    from bench.report import read_rows
+    from churnkb.bench.report import read_rows
 
     rows = [Row("2 API", "hubspot full", "94 requests", "per stream <= 1.05 x min + 2", True,
                 "a | b"), Row("4 demo", "demo", "70 s", "<= 60 s", False), Row("3 build", "x", "1 s")]

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from churnkb.connectors.sync import sync_source
+from churnkb.sandbox.faults import Faults
 from fixtures.connectors import (
     FAST_SOURCES,
     assert_hubspot_matches_store,
@@ -20,8 +22,6 @@ from fixtures.connectors import (
 
 from churnkb.cli import main
 from churnkb.config import deep_merge
-from connectors.sync import sync_source
-from sandbox.faults import Faults
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from churnkb.bench.pages import opportunity_pages
+from churnkb.connectors.columnar import FastPathUnavailable, parse_timestamps
+from churnkb.connectors.drift import DriftLog
+from churnkb.connectors.landing import RecordShape, RunContext, StreamLanding
+from churnkb.connectors.raw_zone import read_jsonl, utc_now
+from churnkb.connectors.state import StateStore
 
-from bench.pages import opportunity_pages
 from churnkb.paths import DataPaths
-from connectors.columnar import FastPathUnavailable, parse_timestamps
-from connectors.drift import DriftLog
-from connectors.landing import RecordShape, RunContext, StreamLanding
-from connectors.raw_zone import read_jsonl, utc_now
-from connectors.state import StateStore
 
 DATE_FIELDS = ("CloseDate", "CreatedDate", "LastModifiedDate", "SystemModstamp")
 

@@ -3,16 +3,15 @@ records changing while a search pages by id floor."""
 
 from __future__ import annotations
 
+from churnkb.connectors.sync import sync_source
+from churnkb.sandbox.faults import Faults
+from churnkb.sandbox.http import MAX_URL_CHARS
 from fixtures.connectors import (
     assert_hubspot_matches_store,
     assert_salesforce_matches_store,
     landed,
     next_second,
 )
-
-from connectors.sync import sync_source
-from sandbox.faults import Faults
-from sandbox.http import MAX_URL_CHARS
 
 WIDE = 400  # custom properties / fields: together their names overflow any GET URL
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from churnkb.connectors.sync import sync_source
+from churnkb.sandbox.faults import Faults
+from churnkb.sandbox.hubspot_search import RESULT_CAP
+from churnkb.sandbox.hubspot_server import DEFAULT_TOKEN
 from fixtures.connectors import assert_hubspot_matches_store, landed, next_second, row_count
 
 from churnkb.cli import main
-from connectors.sync import sync_source
-from sandbox.faults import Faults
-from sandbox.hubspot_search import RESULT_CAP
-from sandbox.hubspot_server import DEFAULT_TOKEN
 
 SMALL_BATCHES = {"hubspot": {"search_page_size": 50, "batch_records": 120}}
 

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from churnkb.connectors.hubspot import URL_PROPERTY_BUDGET, flatten_object, property_chunks
+from churnkb.connectors.raw_zone import RawZoneWriter, read_stream
+from churnkb.connectors.records import check_record, parse_timestamp
+from churnkb.connectors.state import StateStore, StreamState
 
 from churnkb.paths import DataPaths
-from connectors.hubspot import URL_PROPERTY_BUDGET, flatten_object, property_chunks
-from connectors.raw_zone import RawZoneWriter, read_stream
-from connectors.records import check_record, parse_timestamp
-from connectors.state import StateStore, StreamState
 
 
 def test_batches_land_as_text_with_metadata_columns(tmp_path):

@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from churnkb.connectors.sync import sync_source
+from churnkb.sandbox.faults import Faults
+from churnkb.sandbox.salesforce_server import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_TOKEN,
+)
 from fixtures.connectors import assert_salesforce_matches_store, landed, next_second, row_count
 
 from churnkb.cli import main
-from connectors.sync import sync_source
-from sandbox.faults import Faults
-from sandbox.salesforce_server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TOKEN
 
 SMALL_PAGES = {"salesforce": {"page_size": 200, "batch_records": 150}}
 

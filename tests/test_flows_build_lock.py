@@ -11,9 +11,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-from sandbox.generator import generate_world
-from sandbox.raw_fixture import land_world
+from churnkb.sandbox.generator import generate_world
+from churnkb.sandbox.raw_fixture import land_world
 
 # Each process runs the build step the build flow's task runs. The wrapper around
 # churnkb.warehouse.exclusive only records when the real lock was acquired and released (and how
@@ -24,7 +23,7 @@ BUILD_SCRIPT = textwrap.dedent("""
     from pathlib import Path
 
     import churnkb.warehouse as warehouse
-    from flows.steps import FlowInputs, run_build
+    from churnkb.flows.steps import FlowInputs, run_build
 
     data_dir, name = Path(sys.argv[1]), sys.argv[2]
     record = {"name": name}

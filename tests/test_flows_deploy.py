@@ -111,7 +111,7 @@ def prefect_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
 
 
 def test_deploy_all_from_a_clean_copy_and_run_the_pipeline_through_a_worker(prefect_server, tmp_path):
-    from sandbox.run import sandboxes
+    from churnkb.sandbox.run import sandboxes
 
     api_url, home = prefect_server
     env = prefect_env(home, api_url)

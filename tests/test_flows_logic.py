@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from churnkb.commands.pipeline import DEMO_MARKER, DemoDirError, prepare_demo_dir
-from flows.deployments import DEPLOYMENTS
-from flows.schedule import (
+from churnkb.flows.deployments import DEPLOYMENTS
+from churnkb.flows.schedule import (
     PUBLISHERS,
     ScheduleError,
     cron_matches,
@@ -20,7 +18,9 @@ from flows.schedule import (
     fired_within,
     select_publishers,
 )
-from flows.steps import StepFailed, check_sync, safe_text
+from churnkb.flows.steps import StepFailed, check_sync, safe_text
+
+from churnkb.commands.pipeline import DEMO_MARKER, DemoDirError, prepare_demo_dir
 
 REPO = Path(__file__).resolve().parents[1]
 MONDAY_0700 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -124,7 +124,7 @@ def test_prefect_yaml_has_a_deployment_per_flow_matching_the_table():
 
 
 def test_prefect_yaml_entrypoints_exist():
-    import flows.churn as churn
+    import churnkb.flows.churn as churn
 
     for spec in DEPLOYMENTS:
         assert (REPO / spec.entrypoint.split(":")[0]).exists()
@@ -192,7 +192,7 @@ def test_one_failed_stream_in_a_partial_run_fails_the_sync():
 
 
 def test_a_source_that_cannot_open_is_not_retried():
-    from flows.steps import NotRetryable
+    from churnkb.flows.steps import NotRetryable
 
     summary = {"source": "hubspot", "status": "failed", "rows": [],
                "message": "set the environment variable HUBSPOT_ACCESS_TOKEN"}
@@ -201,7 +201,7 @@ def test_a_source_that_cannot_open_is_not_retried():
 
 
 def test_demo_summary_lists_what_was_synced_and_where_digests_went(tmp_path):
-    from flows.summary import published_targets, readable_digest, synced_lines
+    from churnkb.flows.summary import published_targets, readable_digest, synced_lines
 
     (tmp_path / "finance.md").write_text("# digest")
     result = {
@@ -218,7 +218,7 @@ def test_demo_summary_lists_what_was_synced_and_where_digests_went(tmp_path):
 
 
 def test_failed_build_and_failed_sends_fail_their_flows_with_the_reason():
-    from flows.steps import check_build, check_publish
+    from churnkb.flows.steps import check_build, check_publish
 
     check_build({"success": True, "duration_s": 3.0, "failures": []})
     with pytest.raises(StepFailed, match="fct_churn_events"):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from sandbox.run import sandboxes
+from churnkb.sandbox.run import sandboxes
 
 
 def _artifact(key: str) -> list[dict]:
@@ -22,7 +21,7 @@ def _artifact(key: str) -> list[dict]:
 
 
 def test_sync_flow_lands_raw_parquet_and_leaves_a_table_artifact(prefect_harness, tmp_path, monkeypatch):
-    from flows.churn import sync_hubspot
+    from churnkb.flows.churn import sync_hubspot
 
     with sandboxes(accounts=20, seed=5) as crms:
         for name, value in crms.env.items():
@@ -40,7 +39,7 @@ def test_sync_flow_lands_raw_parquet_and_leaves_a_table_artifact(prefect_harness
 
 def test_a_failed_flow_tells_the_failure_channel_once_without_retrying(prefect_harness, tmp_path,
                                                                           monkeypatch):
-    from flows.churn import sync_salesforce
+    from churnkb.flows.churn import sync_salesforce
 
     monkeypatch.delenv("SALESFORCE_INSTANCE_URL", raising=False)
     monkeypatch.delenv("SALESFORCE_ACCESS_TOKEN", raising=False)
@@ -59,7 +58,7 @@ def test_a_failed_flow_tells_the_failure_channel_once_without_retrying(prefect_h
 
 
 def test_the_pipeline_rejects_an_unknown_publisher_before_syncing(prefect_harness, tmp_path):
-    from flows.churn import churn_pipeline
+    from churnkb.flows.churn import churn_pipeline
 
     state = churn_pipeline(data_dir=str(tmp_path), publishers=["newsletter"], return_state=True)
     assert state.is_failed()
@@ -76,7 +75,7 @@ def _no_crm_env(monkeypatch):
 
 def test_a_failed_pipeline_sends_one_notice_naming_every_failed_step(prefect_harness, tmp_path,
                                                                       monkeypatch):
-    from flows.churn import churn_pipeline
+    from churnkb.flows.churn import churn_pipeline
 
     for name in ("SALESFORCE_INSTANCE_URL", "SALESFORCE_ACCESS_TOKEN", "HUBSPOT_ACCESS_TOKEN"):
         monkeypatch.delenv(name, raising=False)

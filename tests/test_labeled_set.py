@@ -7,9 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from sandbox import phrases
-from sandbox.truth import CATEGORIES
+from churnkb.sandbox import phrases
+from churnkb.sandbox.truth import CATEGORIES
 
 LABELED = Path(__file__).parent / "data" / "labeled_exit_notes.jsonl"
 LANGS = {"en", "es", "de", "fr", "pt"}

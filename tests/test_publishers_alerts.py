@@ -6,11 +6,11 @@ import json
 from datetime import timedelta
 
 import pytest
+from churnkb.publishers.alerts import publish_alerts
+from churnkb.publishers.failures import notify_failure
 from fixtures.publishers import NOW, make_config
 
 from churnkb.paths import DataPaths
-from publishers.alerts import publish_alerts
-from publishers.failures import notify_failure
 
 
 @pytest.fixture

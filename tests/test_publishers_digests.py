@@ -8,12 +8,12 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from churnkb.publishers.digests import publish_digests
+from churnkb.publishers.ledger import Ledger
 from fixtures.publishers import CURRENT_WEEK, NOW, make_config, smtp_server
 
 from churnkb.cli import main as cli_main
 from churnkb.paths import DataPaths
-from publishers.digests import publish_digests
-from publishers.ledger import Ledger
 
 DEPARTMENTS = ("product", "finance", "support", "customer_success", "sales")
 

@@ -13,12 +13,12 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from churnkb.publishers.alerts import publish_alerts
+from churnkb.publishers.digests import publish_digests
+from churnkb.publishers.reengagement import publish_reengagement
 from fixtures.publishers import NOW, make_config
 
 from churnkb.paths import DataPaths
-from publishers.alerts import publish_alerts
-from publishers.digests import publish_digests
-from publishers.reengagement import publish_reengagement
 
 ACTIVE_MARKUP = ("<script", "<img src=x", "onerror=alert(1)>", "<!channel>", "<@U123>",
                  "<https://evil", "\u202e")

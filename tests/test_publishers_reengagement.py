@@ -6,13 +6,13 @@ import csv
 
 import pyarrow.parquet as pq
 import pytest
+from churnkb.publishers.reengagement import publish_reengagement
+from churnkb.sandbox.generator import generate_world
+from churnkb.sandbox.hubspot_server import HubSpotSandbox
+from churnkb.sandbox.salesforce_server import SalesforceSandbox
 from fixtures.publishers import NOW, build_marts, make_config
 
 from churnkb.paths import DataPaths
-from publishers.reengagement import publish_reengagement
-from sandbox.generator import generate_world
-from sandbox.hubspot_server import HubSpotSandbox
-from sandbox.salesforce_server import SalesforceSandbox
 
 
 def test_list_has_every_eligible_candidate_with_an_opening_line(marts_dir):

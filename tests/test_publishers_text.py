@@ -6,9 +6,9 @@ import struct
 import zlib
 from datetime import date
 
-from publishers.chart import ChartData, render_chart
-from publishers.periods import last_complete_period, period_containing
-from publishers.text import (
+from churnkb.publishers.chart import ChartData, render_chart
+from churnkb.publishers.periods import last_complete_period, period_containing
+from churnkb.publishers.text import (
     clean_text,
     escape_markdown,
     escape_slack,
@@ -63,9 +63,9 @@ def test_periods():
 
 
 def _huge_digest():
-    from publishers.chart import ChartData
-    from publishers.content import Digest, Link, Metric, Quote, Table, Theme
-    from publishers.periods import period_containing
+    from churnkb.publishers.chart import ChartData
+    from churnkb.publishers.content import Digest, Link, Metric, Quote, Table, Theme
+    from churnkb.publishers.periods import period_containing
 
     rows = [[Link(f"Account {i} " + "x" * 60, f"https://crm.example/{i}"), "Owner <@U1>",
              "product", "1,000", "2026-11-18"] for i in range(600)]
@@ -83,9 +83,8 @@ def _huge_digest():
 def test_oversized_digests_are_trimmed_for_slack_and_teams_with_a_pointer():
     import json
 
+    from churnkb.publishers.render import to_slack, to_teams
     from fixtures.publishers import slack_violations, teams_violations
-
-    from publishers.render import to_slack, to_teams
 
     digest = _huge_digest()
     slack = to_slack(digest)

@@ -11,17 +11,17 @@ import csv
 from datetime import timedelta
 
 import duckdb
+from churnkb.publishers.alerts import publish_alerts
+from churnkb.publishers.content import DEPARTMENT_TITLES
+from churnkb.publishers.digests import publish_digests
+from churnkb.publishers.marts import MartMissing
+from churnkb.publishers.reengagement import publish_reengagement
+from churnkb.publishers.settings import DEFAULT_ROUTING
+from churnkb.sandbox.hubspot_server import HubSpotSandbox
+from churnkb.sandbox.salesforce_server import SalesforceSandbox
 from fixtures.publishers import make_config
 
 from churnkb.paths import DataPaths
-from publishers.alerts import publish_alerts
-from publishers.content import DEPARTMENT_TITLES
-from publishers.digests import publish_digests
-from publishers.marts import MartMissing
-from publishers.reengagement import publish_reengagement
-from publishers.settings import DEFAULT_ROUTING
-from sandbox.hubspot_server import HubSpotSandbox
-from sandbox.salesforce_server import SalesforceSandbox
 
 
 def _events_in(data_dir, start, end):

@@ -9,9 +9,9 @@ import sys
 import threading
 
 import pytest
+from churnkb.connectors.clients import hubspot_client, salesforce_client
 
 from churnkb.commands.sandbox import READY_LINE
-from connectors.clients import hubspot_client, salesforce_client
 
 
 def _exports(process: subprocess.Popen) -> dict[str, str]:
@@ -76,7 +76,7 @@ def test_cli_help_documents_the_options():
 
 
 def test_sandboxes_context_serves_the_generated_world_and_stops():
-    from sandbox.run import sandboxes
+    from churnkb.sandbox.run import sandboxes
 
     with sandboxes(accounts=10, seed=2) as running:
         hubspot = hubspot_client(running.env["HUBSPOT_BASE_URL"], running.env["HUBSPOT_ACCESS_TOKEN"])

@@ -6,6 +6,14 @@ import copy
 from collections.abc import Iterator
 
 import pytest
+from churnkb.connectors.clients import hubspot_client, salesforce_client
+from churnkb.sandbox.faults import Faults
+from churnkb.sandbox.generator import World, generate_world
+from churnkb.sandbox.http import MAX_URL_CHARS, encode_json
+from churnkb.sandbox.hubspot_server import DEFAULT_TOKEN as HS_TOKEN
+from churnkb.sandbox.hubspot_server import HubSpotSandbox
+from churnkb.sandbox.salesforce_server import DEFAULT_TOKEN as SF_TOKEN
+from churnkb.sandbox.salesforce_server import SalesforceSandbox
 from hubspot.crm.objects import (
     BatchReadInputSimplePublicObjectId,
     Filter,
@@ -16,15 +24,6 @@ from hubspot.crm.objects import (
 from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
-
-from connectors.clients import hubspot_client, salesforce_client
-from sandbox.faults import Faults
-from sandbox.generator import World, generate_world
-from sandbox.http import MAX_URL_CHARS, encode_json
-from sandbox.hubspot_server import DEFAULT_TOKEN as HS_TOKEN
-from sandbox.hubspot_server import HubSpotSandbox
-from sandbox.salesforce_server import DEFAULT_TOKEN as SF_TOKEN
-from sandbox.salesforce_server import SalesforceSandbox
 
 LONG_NAME = "churn_signal_with_a_rather_long_descriptive_property_name_{:03d}"
 

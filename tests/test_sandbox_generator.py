@@ -14,10 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-from sandbox.generator import ASSOC, DEFAULT_NOW, World, generate_world
-from sandbox.ids import SALESFORCE_PREFIXES, salesforce_18
-from sandbox.truth import AT_RISK, CATEGORIES, CHURNED, LATE, MISSING, ON_TIME
+from churnkb.sandbox.generator import ASSOC, DEFAULT_NOW, World, generate_world
+from churnkb.sandbox.ids import SALESFORCE_PREFIXES, salesforce_18
+from churnkb.sandbox.truth import AT_RISK, CATEGORIES, CHURNED, LATE, MISSING, ON_TIME
 
 SF_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+0000$")
 SF_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -75,7 +74,7 @@ def test_default_now_is_fixed_and_naive_now_is_utc(world):
 
 
 def test_world_does_not_depend_on_wall_clock_timezone_or_hash_seed(world):
-    code = ("import dataclasses, hashlib, json; from sandbox.generator import generate_world; "
+    code = ("import dataclasses, hashlib, json; from churnkb.sandbox.generator import generate_world; "
             "from tests.test_sandbox_generator import fingerprint; print(fingerprint(generate_world(200, 7)))")
     env = {**os.environ, "TZ": "Asia/Kathmandu", "PYTHONHASHSEED": "4242", "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO,
@@ -417,7 +416,7 @@ def test_deleted_and_archived_records_exist_beyond_deleted_customers(world):
 
 
 def test_requested_features_are_named_in_exit_notes(big_world):
-    from sandbox.phrases import FEATURE_SLUGS
+    from churnkb.sandbox.phrases import FEATURE_SLUGS
 
     sf, hs = sf_by_id(big_world), hs_by_id(big_world)
     requested = [c for c in big_world.truth.customers if c.requested_feature]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from churnkb.connectors.clients import hubspot_client, hubspot_retry
+from churnkb.sandbox.faults import Faults
+from churnkb.sandbox.hubspot_server import DEFAULT_TOKEN, HubSpotSandbox
 from hubspot.crm.associations.v4 import (
     BatchInputPublicFetchAssociationsBatchRequest,
     PublicFetchAssociationsBatchRequest,
@@ -18,10 +21,6 @@ from hubspot.crm.objects.exceptions import ApiException as ObjectsApiException
 from hubspot.crm.objects.notes.exceptions import UnauthorizedException as NotesUnauthorized
 from hubspot.crm.objects.tasks import SimplePublicObjectInputForCreate
 from hubspot.crm.objects.tasks.exceptions import ApiException as TasksApiException
-
-from connectors.clients import hubspot_client, hubspot_retry
-from sandbox.faults import Faults
-from sandbox.hubspot_server import DEFAULT_TOKEN, HubSpotSandbox
 
 T0 = "2024-01-01T00:00:00.000Z"
 JAN_15_MS = "1705276800000"  # 2024-01-15T00:00:00Z
@@ -489,7 +488,7 @@ def test_generated_world_serves_churn_signals(hubspot_sandbox):
 
 
 def test_same_seed_gives_the_same_answers():
-    from sandbox.generator import generate_world
+    from churnkb.sandbox.generator import generate_world
 
     def answers(seed: int) -> list:
         with HubSpotSandbox.from_world(generate_world(accounts=15, seed=seed)) as portal:

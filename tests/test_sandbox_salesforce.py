@@ -8,6 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from churnkb.connectors.clients import PlainHTTPAdapter, salesforce_client, salesforce_session
+from churnkb.sandbox.faults import Faults
+from churnkb.sandbox.generator import generate_world
+from churnkb.sandbox.ids import salesforce_18
+from churnkb.sandbox.salesforce_server import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_PASSWORD,
+    DEFAULT_USERNAME,
+    SalesforceSandbox,
+)
+from churnkb.sandbox.soql import parse, parse_datetime_literal
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -17,19 +29,6 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 from urllib3.util.retry import Retry
-
-from connectors.clients import PlainHTTPAdapter, salesforce_client, salesforce_session
-from sandbox.faults import Faults
-from sandbox.generator import generate_world
-from sandbox.ids import salesforce_18
-from sandbox.salesforce_server import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    DEFAULT_PASSWORD,
-    DEFAULT_USERNAME,
-    SalesforceSandbox,
-)
-from sandbox.soql import parse, parse_datetime_literal
 
 # --------------------------------------------------------------------------------------------
 # A small org whose answers are easy to reason about

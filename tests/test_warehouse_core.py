@@ -18,6 +18,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from churnkb.sandbox import phrases
+from churnkb.sandbox.generator import generate_world
+from churnkb.sandbox.raw_fixture import land_world, write_stream_batch
+from churnkb.sandbox.truth import AT_RISK, SAVED
 from fixtures.warehouse import warehouse_config
 
 from churnkb.paths import DataPaths
@@ -29,10 +33,6 @@ from churnkb.warehouse import (
     query,
     read_connection,
 )
-from sandbox import phrases
-from sandbox.generator import generate_world
-from sandbox.raw_fixture import land_world, write_stream_batch
-from sandbox.truth import AT_RISK, SAVED
 
 REPO = Path(__file__).resolve().parents[1]
 SALESFORCE_REASONS = {v: c for c, values in phrases.SALESFORCE_REASON_VALUES.items() for v in values}

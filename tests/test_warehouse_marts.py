@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from churnkb.sandbox import phrases
+from churnkb.sandbox.truth import MISSING, NOT_DUE
 from fixtures.warehouse import warehouse_config
 
 from churnkb.warehouse import build, dbt_args, query
 from churnkb.warehouse_lock import exclusive
-from sandbox import phrases
-from sandbox.truth import MISSING, NOT_DUE
 
 REPO = Path(__file__).resolve().parents[1]
 SAVED_QUERIES = sorted((REPO / "sql").glob("*.sql"))

@@ -112,7 +112,7 @@ def run_demo(args: argparse.Namespace) -> int:
     except (ConfigError, DemoDirError) as exc:
         print(f"churnkb demo: {exc}", file=sys.stderr)
         return 2
-    from flows.runtime import apply_local_prefect_env
+    from churnkb.flows.runtime import apply_local_prefect_env
 
     apply_local_prefect_env(data_dir)
     sandbox = config.section("sandbox")
@@ -121,11 +121,11 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"churnkb demo: sandbox CRMs with {accounts} accounts (seed {seed}), data in {data_dir}")
     print("Starting Prefect (a local ephemeral server) and running churn_pipeline ...", flush=True)
 
-    from flows.churn import churn_pipeline
-    from flows.runtime import without_heartbeat
-    from flows.summary import demo_summary
-    from sandbox.generator import generate_world
-    from sandbox.run import sandboxes
+    from churnkb.flows.churn import churn_pipeline
+    from churnkb.flows.runtime import without_heartbeat
+    from churnkb.flows.summary import demo_summary
+    from churnkb.sandbox.generator import generate_world
+    from churnkb.sandbox.run import sandboxes
 
     # The sandbox's history ends today, so this week's digests and alerts have something to say.
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -138,7 +138,7 @@ def run_demo(args: argparse.Namespace) -> int:
         steps_line = ", ".join(f"{step} {seconds:.0f} s" for step, seconds in result["timings_s"].items())
         print(f"\nSteps: {steps_line}")
     except Exception as exc:  # a clear one-line reason instead of a traceback; details are in the run
-        from flows.steps import safe_text
+        from churnkb.flows.steps import safe_text
 
         print(f"churnkb demo failed: {safe_text(exc)}", file=sys.stderr)
         return 1
@@ -175,7 +175,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     from prefect import serve
 
-    from flows.deployments import served_deployments
+    from churnkb.flows.deployments import served_deployments
 
     parameters = {"config_path": _config_arg(args), "data_dir": str(resolve_data_dir(args.data_dir))}
     serve(*served_deployments(parameters))
@@ -187,12 +187,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_flow(args: argparse.Namespace) -> int:
     data_dir = resolve_data_dir(args.data_dir)
-    from flows.runtime import apply_local_prefect_env
+    from churnkb.flows.runtime import apply_local_prefect_env
 
     apply_local_prefect_env(data_dir)
-    from flows import churn
-    from flows.runtime import without_heartbeat
-    from flows.steps import safe_text
+    from churnkb.flows import churn
+    from churnkb.flows.runtime import without_heartbeat
+    from churnkb.flows.steps import safe_text
 
     flow_obj = getattr(churn, FLOW_FUNCTIONS[args.flow])
     params: dict[str, object] = {"config_path": _config_arg(args), "data_dir": str(data_dir)}

@@ -53,14 +53,14 @@ def with_period_kind(config: Config, kind: str | None) -> Config:
 
 def _publish(args: argparse.Namespace, config, period_end: date | None):  # noqa: ANN001, ANN202
     if args.what == "digests":
-        from publishers.digests import publish_digests
+        from churnkb.publishers.digests import publish_digests
 
         return publish_digests(config, period_end=period_end, dry_run=args.dry_run)
     if args.what == "alerts":
-        from publishers.alerts import publish_alerts
+        from churnkb.publishers.alerts import publish_alerts
 
         return publish_alerts(config, dry_run=args.dry_run)
-    from publishers.reengagement import publish_reengagement
+    from churnkb.publishers.reengagement import publish_reengagement
 
     return publish_reengagement(config, write_back=args.write_back, dry_run=args.dry_run)
 
@@ -73,8 +73,8 @@ def run_publish(args: argparse.Namespace) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"churnkb publish: {exc}", file=sys.stderr)
         return 2
+    from churnkb.publishers.marts import MartMissing
     from churnkb.warehouse import WarehouseError
-    from publishers.marts import MartMissing
 
     try:
         report = _publish(args, config, period_end)

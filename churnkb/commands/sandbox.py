@@ -39,7 +39,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         print(f"churnkb sandbox: {error}", file=sys.stderr)
         return 2
     # Imported here so the rest of the CLI starts without loading the generator.
-    from sandbox.run import sandboxes
+    from churnkb.sandbox.run import sandboxes
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -58,7 +58,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
 
 def sandbox_settings(args: argparse.Namespace) -> dict[str, Any]:
     """Flags first, then the config's ``sandbox`` section; faults parsed (ValueError if bad)."""
-    from sandbox.faults import Faults
+    from churnkb.sandbox.faults import Faults
 
     section = load_config(args.config, args.data_dir).section("sandbox")
     accounts = args.accounts if args.accounts is not None else int(section.get("accounts", 200))

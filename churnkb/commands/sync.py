@@ -44,8 +44,8 @@ def streams_for(source: str, requested: list[str], all_sources: bool) -> list[st
         return None
     if not all_sources:
         return requested
-    from connectors.hubspot import OBJECT_STREAMS, SNAPSHOT_STREAMS
-    from connectors.salesforce import STREAM_OBJECTS
+    from churnkb.connectors.hubspot import OBJECT_STREAMS, SNAPSHOT_STREAMS
+    from churnkb.connectors.salesforce import STREAM_OBJECTS
 
     known = set(STREAM_OBJECTS) if source == "salesforce" else {*OBJECT_STREAMS, *SNAPSHOT_STREAMS}
     return [s for s in requested if s in known] or []
@@ -106,7 +106,7 @@ def exit_code(statuses: list[str]) -> int:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    from connectors.sync import sync_source
+    from churnkb.connectors.sync import sync_source
 
     try:
         config = load_config(args.config, args.data_dir)
@@ -129,7 +129,7 @@ def run_sync(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from connectors.status import stream_status
+    from churnkb.connectors.status import stream_status
 
     try:
         config = load_config(args.config, args.data_dir)
