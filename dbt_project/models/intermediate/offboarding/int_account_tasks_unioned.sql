@@ -8,7 +8,10 @@ salesforce_tasks as (
         'salesforce' as source_system,
         tasks.task_id,
         accounts.account_id,
+        'task' as activity_type,
+        coalesce(tasks.task_subtype, tasks.task_type) as activity_subtype,
         tasks.subject,
+        tasks.description as body_text,
         cast(tasks.activity_date as timestamp) as due_at,
         tasks.completed_at,
         tasks.created_at
@@ -30,7 +33,10 @@ hubspot_tasks as (
         'hubspot' as source_system,
         tasks.task_id,
         accounts.account_id,
+        'task' as activity_type,
+        tasks.task_type as activity_subtype,
         tasks.subject,
+        tasks.body_text,
         tasks.due_at,
         tasks.completed_at,
         tasks.created_at
