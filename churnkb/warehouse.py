@@ -51,6 +51,8 @@ class BuildReport:
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # dbt could not run at all (parse error, bad project, ...)
+    interrupted: bool = False  # Ctrl-C: `results` holds the nodes that finished before it
+    log_path: Path | None = None  # dbt's own log (the console shows only this report)
 
     def counts(self) -> dict[str, int]:
         totals: dict[str, int] = {}
@@ -60,7 +62,7 @@ class BuildReport:
 
     def summary(self) -> str:
         counts = ", ".join(f"{status}={n}" for status, n in sorted(self.counts().items())) or "nothing ran"
-        state = "succeeded" if self.success else "FAILED"
+        state = "interrupted" if self.interrupted else "succeeded" if self.success else "FAILED"
         lines = [f"dbt build {state} in {self.duration_s:.1f} s ({counts})"]
         if self.error:
             lines.append(f"error: {self.error}")
@@ -70,6 +72,8 @@ class BuildReport:
             lines.append(f"  failed: {name}" + (f" - {_first_line(message)}" if message else ""))
         for name in self.warnings:
             lines.append(f"  warning: {name}")
+        if self.log_path and (self.interrupted or not self.success):
+            lines.append(f"dbt's log: {self.log_path}")
         return "\n".join(lines)
 
 
@@ -159,6 +163,9 @@ def dbt_args(
         "--threads", str(values["dbt_threads"]),
         "--no-send-anonymous-usage-stats",
         "--no-use-colors",
+        # the console gets our summary; dbt's own lines go to <data_dir>/dbt/logs/dbt.log
+        "--log-level", "none",
+        "--log-level-file", "info",
     ]
     if select:
         args += ["--select", *select]
@@ -174,10 +181,14 @@ def build(config: Config, *, select: list[str] | None = None, full_refresh: bool
     paths = DataPaths(config.data_dir)
     paths.root.mkdir(parents=True, exist_ok=True)
     args = dbt_args("build", config, select=select, full_refresh=full_refresh)
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock):
         outcome = dbtRunner().invoke(args)
-    return _report(outcome, time.monotonic() - started)
+    report = _report(outcome, time.monotonic() - started)
+    report.log_path = paths.dbt_logs / "dbt.log"
+    if isinstance(outcome.exception, KeyboardInterrupt):
+        report = _interrupted_report(paths, time.monotonic() - started, since=started_wall)
+    return report
 
 
 def generate_docs(config: Config) -> Path:
@@ -207,6 +218,22 @@ def _report(outcome: Any, duration_s: float) -> BuildReport:
         warnings=warnings,
         error=error,
     )
+
+
+def _interrupted_report(paths: DataPaths, duration_s: float, *, since: float) -> BuildReport:
+    """After Ctrl-C dbt writes run_results.json with the nodes that finished; report those."""
+    results: list[NodeResult] = []
+    run_results = paths.dbt_target / "run_results.json"
+    if run_results.exists() and run_results.stat().st_mtime >= since:
+        for entry in json.loads(run_results.read_text(encoding="utf-8")).get("results", []):
+            unique_id = entry.get("unique_id", "")
+            results.append(NodeResult(
+                name=unique_id.split(".")[-1], kind=unique_id.split(".")[0],
+                status=str(entry.get("status", "")).lower(),
+                seconds=round(float(entry.get("execution_time") or 0.0), 3),
+                message=entry.get("message")))
+    return BuildReport(success=False, failures=[], results=results, duration_s=round(duration_s, 3),
+                       interrupted=True, log_path=paths.dbt_logs / "dbt.log")
 
 
 def _node_result(result: Any) -> NodeResult:

@@ -30,8 +30,10 @@ def local_prefect_env(data_dir: Path) -> dict[str, str]:
 
 
 def apply_local_prefect_env(data_dir: Path) -> None:
+    """Set the local settings and create the folders they name (a new data dir has none)."""
     for name, value in local_prefect_env(data_dir).items():
         os.environ.setdefault(name, value)
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
 @contextmanager

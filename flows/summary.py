@@ -78,6 +78,22 @@ def demo_summary(result: dict[str, Any], config: Config) -> str:
     return "\n".join(lines)
 
 
+def run_summary(flow_name: str, result: dict[str, Any], config: Config) -> str:
+    """What `churnkb run <flow>` prints: the demo's summary for the pipeline, its part otherwise."""
+    if flow_name == "churn-pipeline":
+        return demo_summary(result, config)
+    if flow_name.startswith("sync-"):
+        return "\n".join(synced_lines({"syncs": {flow_name.removeprefix("sync-"): result}}))
+    if flow_name == "build-warehouse":
+        warehouse = _relative(str(DataPaths(config.data_dir).warehouse), Path.cwd())
+        logs = _relative(str(DataPaths(config.data_dir).dbt_logs / "dbt.log"), Path.cwd())
+        return f"Warehouse built in {result['duration_s']:.0f} s: {warehouse}\ndbt's log: {logs}"
+    targets = [readable_digest(t) if flow_name == "publish-digests" else t
+               for t in published_targets({"published": {"x": result}}, "x")]
+    lines = [f"{result['publisher']}: {result['sent']} sent, {result['failed']} failed"]
+    return "\n".join(lines + [f"  {_relative(t, Path.cwd())}" for t in dict.fromkeys(targets)])
+
+
 def churnkb_command(cwd: Path) -> str:
     """How the user can call churnkb again: `.venv/bin/churnkb` after `make demo`, else `churnkb`."""
     launched = Path(sys.argv[0])

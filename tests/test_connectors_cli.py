@@ -104,9 +104,9 @@ def test_missing_credentials_exit_non_zero_naming_the_variable(tmp_path, capsys,
     assert "set the environment variable SALESFORCE_ACCESS_TOKEN" in capsys.readouterr().out
 
 
-def test_partial_run_exits_2_and_says_why(connector_world, capsys):
+def test_partial_run_exits_3_and_says_why(connector_world, capsys):
     world = connector_world(accounts=30, hs_faults=Faults(daily_quota=5))
     code = main(["--data-dir", str(world.config.data_dir), "sync", "hubspot", "--quiet"])
     out = capsys.readouterr().out
-    assert code == 2
+    assert code == 3
     assert "PARTIAL" in out and "daily usage 4/5" in out and "next run resumes" in out

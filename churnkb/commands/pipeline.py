@@ -6,7 +6,6 @@ Prefect is imported only inside the handlers, after its settings are in the envi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -54,7 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "serve", help="serve every flow with its schedule from this process (needs a Prefect server)")
     serve.set_defaults(func=run_serve)
 
-    run = subparsers.add_parser("run", help="run one flow now, locally")
+    run = subparsers.add_parser(
+        "run", help="run one flow now, locally",
+        description="Runs one Prefect flow once in this process (an ephemeral local Prefect server "
+                    "under <data dir>/.prefect unless PREFECT_API_URL is set) and prints a summary.")
     run.add_argument("flow", choices=sorted(FLOW_FUNCTIONS), help="the flow to run")
     run.add_argument("--publishers", nargs="+", metavar="NAME",
                      help="churn-pipeline only: publishers to run (alerts digests reengagement, or all); "
@@ -193,7 +195,9 @@ def run_flow(args: argparse.Namespace) -> int:
     from churnkb.flows import churn
     from churnkb.flows.runtime import without_heartbeat
     from churnkb.flows.steps import safe_text
+    from churnkb.flows.summary import run_summary
 
+    config = load_config(args.config, data_dir)
     flow_obj = getattr(churn, FLOW_FUNCTIONS[args.flow])
     params: dict[str, object] = {"config_path": _config_arg(args), "data_dir": str(data_dir)}
     if args.flow == "churn-pipeline" and args.publishers:
@@ -206,7 +210,7 @@ def run_flow(args: argparse.Namespace) -> int:
         with quiet:
             result = flow_obj(**params)
     except Exception as exc:
-        print(f"churnkb run {args.flow} failed: {safe_text(exc)}", file=sys.stderr)
+        print(f"churnkb run: {args.flow} failed: {safe_text(exc)}", file=sys.stderr)
         return 1
-    print(json.dumps(result, indent=2, default=str))
+    print(run_summary(args.flow, result, config))
     return 0

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import calendar
 import re
-import sys
 from datetime import date
 
-from churnkb.config import Config, ConfigError, deep_merge, load_config
+from churnkb.commands.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
+from churnkb.config import Config, deep_merge, load_config
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -66,24 +66,29 @@ def _publish(args: argparse.Namespace, config, period_end: date | None):  # noqa
 
 
 def run_publish(args: argparse.Namespace) -> int:
+    config = load_config(args.config, args.data_dir)
     try:
-        config = load_config(args.config, args.data_dir)
         period_end, kind = parse_period(args.period) if args.period else (None, None)
-        config = with_period_kind(config, kind)
-    except (ConfigError, ValueError) as exc:
-        print(f"churnkb publish: {exc}", file=sys.stderr)
-        return 2
+    except ValueError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
+    config = with_period_kind(config, kind)
     from churnkb.publishers.marts import MartMissing
     from churnkb.warehouse import WarehouseError
 
     try:
         report = _publish(args, config, period_end)
-    except (MartMissing, ConfigError, WarehouseError) as exc:
-        print(f"churnkb publish: {exc}", file=sys.stderr)
-        return 2
+    except (MartMissing, WarehouseError) as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
     for row in report.rows():
         where = row["target"] or ""
         print(f"{row['status']:8} {row['kind']:12} {row['department'] or '-':17} "
               f"{row['period']:10} {row['channel'] or '-':10} {where} {row['detail']}".rstrip())
     print(f"{args.what}: {report.summary()}")
-    return 1 if report.failed else 0
+    return publish_exit_code(report.sent, report.failed)
+
+
+def publish_exit_code(sent: int, failed: int) -> int:
+    """0 nothing failed, 3 some sends failed (re-run retries only those), 1 every send failed."""
+    if not failed:
+        return EXIT_OK
+    return EXIT_PARTIAL if sent else EXIT_FAILED

@@ -1,7 +1,8 @@
 """``churnkb sync [salesforce|hubspot|all]`` and ``churnkb status``.
 
-Exit codes for ``sync``: 0 every stream succeeded, 2 partial (a quota stop or some streams
-failed; state is kept and the next run resumes), 1 the run failed.
+Exit codes for ``sync`` (churnkb/commands/common.py): 0 every stream succeeded, 3 partial (a
+quota stop or some streams failed; state is kept and the next run resumes), 1 the run failed,
+2 a configuration error.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import sys
 import time
 from typing import Any, TextIO
 
-from churnkb.config import ConfigError, load_config
+from churnkb.commands.common import EXIT_OK, status_exit_code
+from churnkb.config import load_config
 
-EXIT_OK, EXIT_FAILED, EXIT_PARTIAL = 0, 1, 2
 SUMMARY_COLUMNS = ("stream", "status", "fetched", "landed", "quarantined", "deleted", "requests",
                    "duration_s", "rec/s")
 
@@ -99,20 +100,10 @@ def summary_text(report: Any) -> str:
     return "\n".join(text)
 
 
-def exit_code(statuses: list[str]) -> int:
-    if "failed" in statuses:
-        return EXIT_FAILED if all(s == "failed" for s in statuses) else EXIT_PARTIAL
-    return EXIT_PARTIAL if "partial" in statuses else EXIT_OK
-
-
 def run_sync(args: argparse.Namespace) -> int:
     from churnkb.connectors.sync import sync_source
 
-    try:
-        config = load_config(args.config, args.data_dir)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    config = load_config(args.config, args.data_dir)
     sources = ["salesforce", "hubspot"] if args.source == "all" else [args.source]
     requested = split_streams(args.streams)
     progress = None if args.quiet else ProgressLine(sys.stderr)
@@ -125,17 +116,13 @@ def run_sync(args: argparse.Namespace) -> int:
                              progress=progress)
         print(summary_text(report))
         statuses.append(report.status)
-    return exit_code(statuses)
+    return status_exit_code(statuses)
 
 
 def run_status(args: argparse.Namespace) -> int:
     from churnkb.connectors.status import stream_status
 
-    try:
-        config = load_config(args.config, args.data_dir)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    config = load_config(args.config, args.data_dir)
     rows = stream_status(config)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))

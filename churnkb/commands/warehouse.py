@@ -9,21 +9,27 @@ from pathlib import Path
 
 import polars as pl
 
-from churnkb.config import ConfigError, load_config
-from churnkb.warehouse import WarehouseError, build, generate_docs, query
+from churnkb.commands.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandError, say
+from churnkb.config import load_config
+from churnkb.warehouse import WarehouseError, build, query
 from churnkb.warehouse_lock import WarehouseBusy
 
 FORMATS = ("table", "csv", "json")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    build_parser = subparsers.add_parser("build", help="run dbt build: raw zone -> DuckDB warehouse marts")
+    build_parser = subparsers.add_parser(
+        "build", help="run dbt build: raw zone -> DuckDB warehouse marts",
+        description="Runs dbt build in-process (models, seeds, tests) from the raw zone into "
+                    "<data dir>/warehouse.duckdb; dbt's log goes to <data dir>/dbt/logs/dbt.log.")
     build_parser.add_argument("--select", nargs="+", help="dbt node selection (default: everything)")
     build_parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
-    build_parser.add_argument("--docs", action="store_true", help="then generate the dbt docs site (glossary)")
     build_parser.set_defaults(func=run_build)
 
-    query_parser = subparsers.add_parser("query", help="run SQL against the warehouse (read-only)")
+    query_parser = subparsers.add_parser(
+        "query", help="run SQL against the warehouse (read-only)",
+        description="Runs one SQL statement on a read-only connection to the warehouse and prints "
+                    "the rows as a table, CSV or JSON.")
     source = query_parser.add_mutually_exclusive_group(required=True)
     source.add_argument("sql", nargs="?", help="the SQL statement")
     source.add_argument("--file", type=Path, help="read the SQL from this file")
@@ -45,38 +51,41 @@ def _register_classify(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    config = load_config(args.config, args.data_dir)
+    warn_if_nothing_synced(config)
     try:
-        config = load_config(args.config, args.data_dir)
         report = build(config, select=args.select, full_refresh=args.full_refresh)
-    except (ConfigError, WarehouseBusy) as exc:
-        print(f"churnkb build: {exc}", file=sys.stderr)
-        return 2
+    except WarehouseBusy as exc:
+        raise CommandError(str(exc)) from exc
+    if report.interrupted:
+        print(report.summary(), file=sys.stderr)
+        raise KeyboardInterrupt
     print(report.summary(), file=sys.stdout if report.success else sys.stderr)
-    if not report.success:
-        return 1
-    if args.docs:
-        try:
-            print(f"docs: {generate_docs(config)}")
-        except WarehouseError as exc:
-            print(f"churnkb build: {exc}", file=sys.stderr)
-            return 1
-    return 0
+    return EXIT_OK if report.success else EXIT_FAILED
+
+
+def warn_if_nothing_synced(config) -> None:  # noqa: ANN001
+    """A build on an empty raw zone succeeds with empty marts; say why they will be empty."""
+    raw = config.data_dir / "raw"
+    if not raw.exists() or not any(raw.rglob("*.parquet")):
+        say("build", f"warning: nothing synced yet under {raw}; the marts will be empty. "
+                     "Run `churnkb sync all` first.")
 
 
 def run_query(args: argparse.Namespace) -> int:
     try:
         sql = args.file.read_text(encoding="utf-8") if args.file else args.sql
     except OSError as exc:
-        print(f"churnkb query: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 2
+        raise CommandError(f"cannot read {args.file}: {exc.strerror}", EXIT_USAGE) from exc
+    config = load_config(args.config, args.data_dir)
     try:
-        config = load_config(args.config, args.data_dir)
         frame = query(config, sql)
-    except (ConfigError, WarehouseError, WarehouseBusy) as exc:
-        print(f"churnkb query: {exc}", file=sys.stderr)
-        return 2
+    except WarehouseBusy as exc:
+        raise CommandError(str(exc)) from exc
+    except WarehouseError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from exc
     sys.stdout.write(format_frame(frame, args.format))
-    return 0
+    return EXIT_OK
 
 
 def format_frame(frame: pl.DataFrame, output_format: str) -> str:

@@ -1,0 +1,94 @@
+"""The operator's view of the CLI: exit codes, messages, options anywhere, Ctrl-C, pipes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from churnkb.sandbox.generator import generate_world
+from churnkb.sandbox.raw_fixture import land_world
+
+from churnkb.cli import build_parser, main
+
+CHURNKB = [sys.executable, "-m", "churnkb"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+            **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([*CHURNKB, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, **kwargs)
+
+
+def test_every_command_has_a_description_and_an_example():
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, sub in subparsers.choices.items():
+        assert sub.description, name
+        assert sub.epilog and "example:" in sub.epilog and "churnkb" in sub.epilog, name
+
+
+def test_global_options_work_after_the_subcommand(tmp_path, capsys):
+    assert main(["status", "--data-dir", str(tmp_path)]) == 0
+    assert str(tmp_path) in capsys.readouterr().out
+    assert main(["--data-dir", str(tmp_path), "status"]) == 0
+    assert str(tmp_path) in capsys.readouterr().out
+
+
+def test_a_config_error_is_exit_2_with_the_command_named_on_stderr(tmp_path, capsys):
+    bad = tmp_path / "churnkb.yaml"
+    bad.write_text("salesforce: [unclosed\n")
+    for command in (["status"], ["sync", "salesforce"], ["build"], ["publish", "alerts"]):
+        assert main([*command, "--config", str(bad), "--data-dir", str(tmp_path)]) == 2, command
+        err = capsys.readouterr().err
+        assert err.startswith(f"churnkb {command[0]}: "), err
+        assert "Traceback" not in err
+
+
+def test_status_json_piped_into_head_leaves_no_traceback(tmp_path):
+    shell = f"{sys.executable} -m churnkb status --json --data-dir {tmp_path} | head -1"
+    # a data dir with streams gives output longer than one pipe read
+    land_world(generate_world(accounts=10, seed=1), tmp_path)
+    out = subprocess.run(["bash", "-c", shell], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "["
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr, out.stderr
+
+
+def test_build_on_an_empty_raw_zone_warns_to_sync_first(tmp_path):
+    out = run_cli("build", "--data-dir", str(tmp_path), timeout=300)
+    assert "nothing synced yet" in out.stderr and "churnkb sync" in out.stderr
+
+
+@pytest.mark.parametrize("when_s", [6.0])
+def test_ctrl_c_during_build_exits_130_without_a_traceback(tmp_path, when_s):
+    land_world(generate_world(accounts=60, seed=5), tmp_path)
+    log = Path(tmp_path) / "dbt" / "logs" / "dbt.log"
+    process = subprocess.Popen([*CHURNKB, "build", "--data-dir", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # interrupt once dbt has started running nodes
+        if log.exists() and "OK created" in log.read_text(errors="replace"):
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stdout + stderr
+    assert "churnkb build: interrupted" in stderr
+    assert "dbt build interrupted" in stderr and "nothing ran" not in stderr
+
+
+def test_run_build_warehouse_creates_a_new_data_dir_and_prints_a_summary(tmp_path):
+    data_dir = tmp_path / "not" / "there" / "yet"
+    env = {"PREFECT_HOME": "", "PREFECT_API_URL": ""}  # churnkb run sets up its own local Prefect
+    clean_env = {k: v for k, v in {**os.environ, **env}.items() if v}
+    out = subprocess.run([*CHURNKB, "run", "build-warehouse", "--data-dir", str(data_dir)],
+                         capture_output=True, text=True, timeout=300, env=clean_env)
+    assert out.returncode == 0, out.stderr
+    assert (data_dir / "warehouse.duckdb").exists() and (data_dir / ".prefect").is_dir()
+    assert "Warehouse built in" in out.stdout and "dbt.log" in out.stdout
+    assert len(out.stdout.splitlines()) <= 5 and "{" not in out.stdout
