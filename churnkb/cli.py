@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 import traceback
@@ -99,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     command = args.command
+    if args.debug:  # tracebacks of expected failures are logged at debug level
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args) or EXIT_OK)
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ folders go under ``<data_dir>/dbt/`` so a build never writes inside the reposito
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -182,13 +183,34 @@ def build(config: Config, *, select: list[str] | None = None, full_refresh: bool
     paths.root.mkdir(parents=True, exist_ok=True)
     args = dbt_args("build", config, select=select, full_refresh=full_refresh)
     started, started_wall = time.monotonic(), time.time()
-    with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock):
+    with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock), _noting_ctrl_c() as ctrl_c:
         outcome = dbtRunner().invoke(args)
     report = _report(outcome, time.monotonic() - started)
     report.log_path = paths.dbt_logs / "dbt.log"
-    if isinstance(outcome.exception, KeyboardInterrupt):
-        report = _interrupted_report(paths, time.monotonic() - started, since=started_wall)
+    if ctrl_c.is_set() or isinstance(outcome.exception, KeyboardInterrupt):
+        report = _interrupted_report(paths, time.monotonic() - started, since=started_wall,
+                                     fallback=report.results)
     return report
+
+
+@contextmanager
+def _noting_ctrl_c() -> Iterator[threading.Event]:
+    """Ctrl-C inside dbt can surface as any error (e.g. "Connection already closed"); note that
+    it happened so the build reports "interrupted" whatever dbt makes of it."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        pressed.set()
+        signal.default_int_handler(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def generate_docs(config: Config) -> Path:
@@ -220,7 +242,8 @@ def _report(outcome: Any, duration_s: float) -> BuildReport:
     )
 
 
-def _interrupted_report(paths: DataPaths, duration_s: float, *, since: float) -> BuildReport:
+def _interrupted_report(paths: DataPaths, duration_s: float, *, since: float,
+                        fallback: list[NodeResult]) -> BuildReport:
     """After Ctrl-C dbt writes run_results.json with the nodes that finished; report those."""
     results: list[NodeResult] = []
     run_results = paths.dbt_target / "run_results.json"
@@ -232,7 +255,7 @@ def _interrupted_report(paths: DataPaths, duration_s: float, *, since: float) ->
                 status=str(entry.get("status", "")).lower(),
                 seconds=round(float(entry.get("execution_time") or 0.0), 3),
                 message=entry.get("message")))
-    return BuildReport(success=False, failures=[], results=results, duration_s=round(duration_s, 3),
+    return BuildReport(success=False, failures=[], results=results or fallback, duration_s=round(duration_s, 3),
                        interrupted=True, log_path=paths.dbt_logs / "dbt.log")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import ssl
 from urllib.parse import urlsplit
 
 import requests
@@ -22,9 +24,11 @@ class PlainHTTPAdapter(requests.adapters.HTTPAdapter):
 
 
 def http_retry(total: int = 6, backoff_factor: float = 0.5) -> Retry:
-    """Retry 429 and 5xx on every method (urllib3 skips POST by default), honouring Retry-After."""
+    """Retry 429, 5xx and read timeouts on every method (urllib3 skips POST by default), honouring
+    Retry-After. Never a refused connection, a failed DNS lookup or TLS: waiting cannot fix them."""
     return Retry(
         total=total,
+        connect=0,
         status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=None,
         backoff_factor=backoff_factor,
@@ -90,10 +94,48 @@ def hubspot_retry(total: int = 6, backoff_factor: float = 0.5) -> Retry:
     """Retry 429 and 5xx on every method, honouring Retry-After, except the DAILY limit."""
     base = http_retry(total, backoff_factor)
     return HubSpotRetry(**{key: getattr(base, key) for key in (
-        "total", "status_forcelist", "allowed_methods", "backoff_factor", "backoff_max",
+        "total", "connect", "status_forcelist", "allowed_methods", "backoff_factor", "backoff_max",
         "respect_retry_after_header", "raise_on_status")})
 
 
 def hubspot_client(base_url: str, access_token: str, *, retry: Retry | None = None) -> HubSpot:
     """hubspot-api-client against ``base_url`` (``https://api.hubapi.com`` or a loopback sandbox)."""
     return HubSpot(access_token=access_token, host=base_url.rstrip("/"), retry=retry)
+
+
+# Where each source's address comes from, for "cannot connect" messages.
+URL_VARIABLES = {"salesforce": "SALESFORCE_INSTANCE_URL", "hubspot": "HUBSPOT_BASE_URL"}
+DEFAULT_URLS = {"hubspot": "https://api.hubapi.com"}
+
+
+def connection_failure(exc: BaseException) -> str | None:
+    """'connection refused', 'DNS lookup failed' or 'TLS failed' when ``exc`` (or what caused
+    it) means the server cannot be reached at all; None for anything else. Waiting and retrying
+    cannot fix these, so a sync stops that source at once."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        text = f"{type(current).__name__} {current}"
+        if isinstance(current, ssl.SSLError) or "SSLError" in text or "CERTIFICATE_VERIFY" in text:
+            return "TLS failed"
+        if "NameResolutionError" in text or "Name or service not known" in text \
+                or "nodename nor servname" in text or "getaddrinfo failed" in text:
+            return "DNS lookup failed"
+        if isinstance(current, ConnectionRefusedError) or "Connection refused" in text:
+            return "connection refused"
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+        pending += [a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            pending.append(reason)
+    return None
+
+
+def unreachable_message(source: str, reason: str) -> str:
+    variable = URL_VARIABLES[source]
+    url = os.environ.get(variable) or DEFAULT_URLS.get(source, "(not set)")
+    return f"cannot connect to {url} ({reason}); check {variable}"

@@ -9,11 +9,13 @@ that stream failed and moves on. Every run appends its summary to ``state/runs.j
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from churnkb.connectors.clients import connection_failure, unreachable_message
 from churnkb.connectors.drift import DriftLog
 from churnkb.connectors.landing import QuotaReached, RunContext, SourceError, StreamLanding
 from churnkb.connectors.raw_zone import utc_now
@@ -95,9 +97,13 @@ def sync_source(
     try:
         session = open_source(source, settings)
         runners = session.runners(streams or [])
-    except (SourceError, KeyError, ConfigError) as exc:
+    except Exception as exc:  # noqa: BLE001 - the source cannot start; say why in one line
+        reason = connection_failure(exc)
+        if reason is None and not isinstance(exc, (SourceError, KeyError, ConfigError)):
+            raise
+        message = unreachable_message(source, reason) if reason else _plain(exc)
         return _finish(data_paths, SyncReport(source, sync_id, FAILED, started_at, utc_now(),
-                                              [], _plain(exc)))
+                                              [], message))
     ctx = RunContext(
         source=source, sync_id=sync_id, data_paths=data_paths,
         state_store=StateStore(data_paths, source), drift_log=DriftLog(data_paths, source),
@@ -109,7 +115,8 @@ def sync_source(
     reports += session.extra_reports()
     status = FAILED if fatal else overall_status(reports)
     if status == FAILED and not message:
-        message = "every stream failed; see the stream messages"
+        reasons = list(dict.fromkeys(r.message for r in reports if r.message))
+        message = "every stream failed: " + ("; ".join(reasons[:3]) or "no reason reported")
     report = SyncReport(source, sync_id, status, started_at, utc_now(), reports, message)
     return _finish(data_paths, report)
 
@@ -143,7 +150,7 @@ def _run_streams(session: SourceSession, runners: list[StreamRunner], ctx: RunCo
 def _run_stream(session: SourceSession, runner: StreamRunner, ctx: RunContext
                 ) -> tuple[StreamReport, str]:
     """Run one stream; returns its report and, when the whole run must stop, why."""
-    before = session.requests
+    before, started = session.requests, time.monotonic()
     landing: StreamLanding | None = None
     try:
         landing = runner.prepare(ctx)
@@ -158,10 +165,13 @@ def _run_stream(session: SourceSession, runner: StreamRunner, ctx: RunContext
         stop = str(exc)
         report = _close_after_error(runner, ctx, landing, FAILED, stop)
     except Exception as exc:  # noqa: BLE001 - one stream's failure must not lose the others
-        log.exception("stream %s failed", runner.stream)
-        report = _close_after_error(runner, ctx, landing, FAILED, session.error_text(exc))
-        stop = ""
+        log.debug("stream %s failed", runner.stream, exc_info=True)  # --debug shows the traceback
+        unreachable = connection_failure(exc)
+        # an unreachable server fails every stream the same way: stop the source at once
+        stop = unreachable_message(ctx.source, unreachable) if unreachable else ""
+        report = _close_after_error(runner, ctx, landing, FAILED, stop or session.error_text(exc))
     report.requests = session.requests - before
+    report.duration_s = report.duration_s or round(time.monotonic() - started, 3)
     return report, stop
 
 

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from churnkb.commands.common import EXIT_OK, status_exit_code
 from churnkb.config import load_config
 
+NOT_STARTED = "not started"  # the stream report message of streams a stop left out
 SUMMARY_COLUMNS = ("stream", "status", "fetched", "landed", "quarantined", "deleted", "requests",
                    "duration_s", "rec/s")
 
@@ -84,19 +85,26 @@ def format_table(headers: tuple[str, ...], rows: list[list[Any]]) -> str:
 
 
 def summary_text(report: Any) -> str:
+    started = [s for s in report.streams if s.message != NOT_STARTED]
+    if report.status == "failed" and not any(s.fetched for s in started) and report.message:
+        # nothing was read (unreachable server, missing credentials): one line says it all
+        return f"{report.source} sync {report.sync_id}: FAILED - {report.message}"
     rows = [[s.stream, s.status, s.fetched, s.landed, s.quarantined, s.deleted, s.requests,
-             f"{s.duration_s:.2f}", f"{s.records_per_s:,.0f}"] for s in report.streams]
+             f"{s.duration_s:.2f}", f"{s.records_per_s:,.0f}"] for s in started]
     totals = report.totals()
     rows.append(["TOTAL", report.status, totals["fetched"], totals["landed"],
                  totals["quarantined"], totals["deleted"], totals["requests"],
                  f"{(report.finished_at - report.started_at).total_seconds():.2f}", ""])
     text = [f"{report.source} sync {report.sync_id}: {report.status.upper()}",
             format_table(SUMMARY_COLUMNS, rows)]
-    notes = [f"  {s.stream}: {s.message}" for s in report.streams if s.message]
+    notes = [f"  {s.stream}: {s.message}" for s in started if s.message]
+    not_started = [s.stream for s in report.streams if s.message == NOT_STARTED]
     if report.message:
         text.append(report.message)
     if notes:
         text.append("notes:\n" + "\n".join(notes))
+    if not_started:
+        text.append(f"not started: {', '.join(not_started)}")
     return "\n".join(text)
 
 
