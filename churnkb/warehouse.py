@@ -22,7 +22,7 @@ import polars as pl
 
 from churnkb.config import Config, ConfigError
 from churnkb.paths import DataPaths
-from churnkb.warehouse_lock import exclusive, shared
+from churnkb.warehouse_lock import DEFAULT_TIMEOUT_S, exclusive, lock_timeout, shared
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 FAILED_STATUSES = {"error", "fail", "runtime error"}
@@ -183,7 +183,8 @@ def build(config: Config, *, select: list[str] | None = None, full_refresh: bool
     paths.root.mkdir(parents=True, exist_ok=True)
     args = dbt_args("build", config, select=select, full_refresh=full_refresh)
     started, started_wall = time.monotonic(), time.time()
-    with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock), _noting_ctrl_c() as ctrl_c:
+    timeout = lock_timeout(config.section("warehouse"))
+    with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock, timeout), _noting_ctrl_c() as ctrl_c:
         outcome = dbtRunner().invoke(args)
     report = _report(outcome, time.monotonic() - started)
     report.log_path = paths.dbt_logs / "dbt.log"
@@ -284,10 +285,14 @@ def _data_dir(config_or_data_dir: Config | str | Path) -> Path:
 
 @contextmanager
 def read_connection(
-    config_or_data_dir: Config | str | Path, timeout: float | None = 3600
+    config_or_data_dir: Config | str | Path, timeout: float | None = DEFAULT_TIMEOUT_S
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the warehouse, holding the shared lock until closed."""
+    """A read-only connection to the warehouse, holding the shared lock until closed.
+
+    With a Config, ``warehouse.lock_timeout_s`` sets how long to wait for a running build."""
     paths = DataPaths(_data_dir(config_or_data_dir))
+    if isinstance(config_or_data_dir, Config):
+        timeout = lock_timeout(config_or_data_dir.section("warehouse"))
     if not paths.warehouse.exists():
         raise WarehouseError(f"no warehouse at {paths.warehouse}: run `churnkb build` first")
     with shared(paths.warehouse_lock, timeout=timeout):

@@ -111,3 +111,31 @@ def test_sync_against_a_closed_port_fails_fast_with_one_line_per_source(tmp_path
     assert lines[1].startswith("hubspot sync") and "HUBSPOT_BASE_URL" in lines[1]
     assert all(closed in line and "connection refused" in line for line in lines)
     assert "Traceback" not in out.stdout + out.stderr and "t0ken" not in out.stdout + out.stderr
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from churnkb.warehouse_lock import exclusive
+with exclusive(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_wait_for_the_warehouse_lock_says_who_holds_it_and_for_how_long(tmp_path):
+    (tmp_path / "warehouse.duckdb").write_bytes(b"")  # a warehouse exists; a build holds its lock
+    (tmp_path / "churnkb.yaml").write_text("warehouse:\n  lock_timeout_s: 1\n")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path / "warehouse.lock"), "30"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        out = run_cli("query", "select 1", "--data-dir", str(tmp_path),
+                      "--config", str(tmp_path / "churnkb.yaml"), timeout=60)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert out.returncode == 1
+    assert f"pid {holder.pid}" in out.stderr and "writer since" in out.stderr
+    assert "waiting up to 1 s" in out.stderr and "warehouse.lock_timeout_s" in out.stderr
+    assert "Traceback" not in out.stderr
