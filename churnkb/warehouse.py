@@ -220,7 +220,7 @@ def generate_docs(config: Config) -> Path:
 
     paths = DataPaths(config.data_dir)
     with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock):
-        outcome = dbtRunner().invoke(dbt_args("docs generate", config))
+        outcome = dbtRunner().invoke(dbt_args("docs generate", config, extra=["--static"]))
     if not outcome.success:
         raise WarehouseError(f"dbt docs generate failed: {_first_line(str(outcome.exception or outcome.result))}")
     return paths.dbt_target / "index.html"

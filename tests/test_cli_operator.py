@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,23 @@ def test_a_wait_for_the_warehouse_lock_says_who_holds_it_and_for_how_long(tmp_pa
     assert f"pid {holder.pid}" in out.stderr and "writer since" in out.stderr
     assert "waiting up to 1 s" in out.stderr and "warehouse.lock_timeout_s" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_docs_builds_the_catalogue_and_serves_it_on_loopback(built_warehouse):
+    data_dir = str(built_warehouse.config.data_dir)
+    process = subprocess.Popen([*CHURNKB, "docs", "--serve", "--port", "0", "--data-dir", data_dir],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        catalogue = process.stdout.readline()
+        assert catalogue.startswith("catalogue: ") and catalogue.strip().endswith(".html")
+        page = Path(catalogue.split(": ", 1)[1].strip()).read_text(encoding="utf-8")
+        assert "fct_feedback_items" in page and "mart_offboarding_checklist" in page
+        serving = process.stdout.readline()
+        url = serving.split(" at ", 1)[1].split()[0]
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url + "index.html", timeout=10) as response:
+            assert response.status == 200 and b"dbt" in response.read()
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130 and "Traceback" not in stderr
