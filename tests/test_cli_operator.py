@@ -160,3 +160,16 @@ def test_docs_builds_the_catalogue_and_serves_it_on_loopback(built_warehouse):
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130 and "Traceback" not in stderr
+
+
+def test_a_department_nothing_routes_to_is_warned_about(tmp_path, capsys):
+    from churnkb.commands.publish import unrouted_departments
+    from churnkb.config import load_config
+
+    config_file = tmp_path / "churnkb.yaml"
+    config_file.write_text("publishing:\n  departments:\n    legal: {channels: [file]}\n")
+    config = load_config(str(config_file), tmp_path)
+    assert unrouted_departments(config) == ["legal"]
+    assert main(["publish", "digests", "--config", str(config_file), "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no reason category routes to department 'legal'" in err

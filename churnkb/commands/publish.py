@@ -7,7 +7,14 @@ import calendar
 import re
 from datetime import date
 
-from churnkb.commands.common import EXIT_FAILED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CommandError
+from churnkb.commands.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    CommandError,
+    say,
+)
 from churnkb.config import Config, deep_merge, load_config
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -72,6 +79,8 @@ def run_publish(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from exc
     config = with_period_kind(config, kind)
+    if args.what == "digests":
+        warn_unrouted_departments(config)
     from churnkb.publishers.marts import MartMissing
     from churnkb.warehouse import WarehouseError
 
@@ -85,6 +94,21 @@ def run_publish(args: argparse.Namespace) -> int:
               f"{row['period']:10} {row['channel'] or '-':10} {where} {row['detail']}".rstrip())
     print(f"{args.what}: {report.summary()}")
     return publish_exit_code(report.sent, report.failed)
+
+
+def unrouted_departments(config: Config) -> list[str]:
+    """Configured departments that no reason category routes to: their digest stays empty."""
+    from churnkb.publishers.settings import Publishing
+
+    publishing = Publishing.from_config(config)
+    return [name for name in publishing.departments if not publishing.categories_for(name)]
+
+
+def warn_unrouted_departments(config: Config) -> None:
+    for name in unrouted_departments(config):
+        say("publish", f"warning: no reason category routes to department '{name}', so its "
+                       "digest will stay empty; add it to publishing.routing (category -> "
+                       "departments) or remove it from publishing.departments")
 
 
 def publish_exit_code(sent: int, failed: int) -> int:
