@@ -2,6 +2,18 @@
 -- to write to first (champion-like titles, then the oldest contact).
 with
 
+salesforce_contacts_staged as (
+    select * from {{ ref('stg_salesforce__contacts') }}
+),
+
+hubspot_contacts_staged as (
+    select * from {{ ref('stg_hubspot__contacts') }}
+),
+
+accounts_matched as (
+    select * from {{ ref('int_accounts_matched') }}
+),
+
 salesforce_contacts as (
     select
         'salesforce' as source_system,
@@ -12,8 +24,8 @@ salesforce_contacts as (
         contacts.title,
         contacts.has_opted_out_of_email,
         contacts.created_at
-    from {{ ref('stg_salesforce__contacts') }} as contacts
-    inner join {{ ref('int_accounts_matched') }} as accounts
+    from salesforce_contacts_staged as contacts
+    inner join accounts_matched as accounts
         on accounts.source_system = 'salesforce' and accounts.source_account_id = contacts.account_id
     where not contacts.is_deleted
 ),
@@ -28,8 +40,8 @@ hubspot_contacts as (
         contacts.job_title as title,
         contacts.has_opted_out_of_email,
         contacts.created_at
-    from {{ ref('stg_hubspot__contacts') }} as contacts
-    inner join {{ ref('int_accounts_matched') }} as accounts
+    from hubspot_contacts_staged as contacts
+    inner join accounts_matched as accounts
         on accounts.source_system = 'hubspot' and accounts.source_account_id = contacts.associated_company_id
     where not contacts.is_deleted
 ),

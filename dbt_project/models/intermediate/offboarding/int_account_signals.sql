@@ -2,10 +2,46 @@
 -- (tasks), NPS responses (HubSpot feedback submissions via the contact) and won amounts.
 with
 
+salesforce_cases as (
+    select * from {{ ref('stg_salesforce__cases') }}
+),
+
+hubspot_tickets as (
+    select * from {{ ref('stg_hubspot__tickets') }}
+),
+
+hubspot_links as (
+    select * from {{ ref('int_hubspot_links_bidirectional') }}
+),
+
+accounts_matched as (
+    select * from {{ ref('int_accounts_matched') }}
+),
+
+account_tasks as (
+    select * from {{ ref('int_account_tasks_unioned') }}
+),
+
+feedback_submissions as (
+    select * from {{ ref('stg_hubspot__feedback_submissions') }}
+),
+
+account_contacts as (
+    select * from {{ ref('int_account_contacts') }}
+),
+
+salesforce_opportunities as (
+    select * from {{ ref('stg_salesforce__opportunities') }}
+),
+
+hubspot_deals as (
+    select * from {{ ref('stg_hubspot__deals') }}
+),
+
 cases as (
     select accounts.account_id, 'case' as signal_type, cases.created_at as signal_at, cast(null as double) as value
-    from {{ ref('stg_salesforce__cases') }} as cases
-    inner join {{ ref('int_accounts_matched') }} as accounts
+    from salesforce_cases as cases
+    inner join accounts_matched as accounts
         on accounts.source_system = 'salesforce' and accounts.source_account_id = cases.account_id
     where not cases.is_deleted
       and coalesce(cases.case_type, '') not in ({{ "'" ~ (var('sf_cancellation_case_types', ['Cancellation']) | join("', '")) ~ "'" }})
@@ -13,16 +49,16 @@ cases as (
 
 ticket_companies as (
     select from_id as ticket_id, min(to_id) as company_id
-    from {{ ref('int_hubspot_links_bidirectional') }}
+    from hubspot_links
     where from_object_type = 'tickets' and to_object_type = 'companies'
     group by from_id
 ),
 
 tickets as (
     select accounts.account_id, 'case' as signal_type, tickets.created_at as signal_at, cast(null as double) as value
-    from {{ ref('stg_hubspot__tickets') }} as tickets
+    from hubspot_tickets as tickets
     inner join ticket_companies on ticket_companies.ticket_id = tickets.ticket_id
-    inner join {{ ref('int_accounts_matched') }} as accounts
+    inner join accounts_matched as accounts
         on accounts.source_system = 'hubspot' and accounts.source_account_id = ticket_companies.company_id
     where not tickets.is_deleted
       and coalesce(upper(tickets.ticket_category), '') not in ({{ "'" ~ (var('hs_cancellation_ticket_categories', ['CANCELLATION']) | map('upper') | join("', '")) ~ "'" }})
@@ -32,14 +68,14 @@ activities as (
     select account_id, 'activity' as signal_type,
            coalesce(completed_at, due_at, created_at) as signal_at,
            cast(null as double) as value
-    from {{ ref('int_account_tasks_unioned') }}
+    from account_tasks
 ),
 
 nps as (
     select contacts.account_id, 'nps' as signal_type, submissions.submitted_at as signal_at,
            submissions.score as value
-    from {{ ref('stg_hubspot__feedback_submissions') }} as submissions
-    inner join {{ ref('int_account_contacts') }} as contacts
+    from feedback_submissions as submissions
+    inner join account_contacts as contacts
         on contacts.source_system = 'hubspot' and contacts.contact_id = submissions.contact_id
     where not submissions.is_deleted and submissions.score is not null
       and upper(coalesce(submissions.survey_type, 'NPS')) = 'NPS'
@@ -48,16 +84,16 @@ nps as (
 won_amounts as (
     select accounts.account_id, 'won_amount' as signal_type,
            cast(opportunities.close_date as timestamp) as signal_at, opportunities.amount as value
-    from {{ ref('stg_salesforce__opportunities') }} as opportunities
-    inner join {{ ref('int_accounts_matched') }} as accounts
+    from salesforce_opportunities as opportunities
+    inner join accounts_matched as accounts
         on accounts.source_system = 'salesforce' and accounts.source_account_id = opportunities.account_id
     where opportunities.is_won and not opportunities.is_deleted and opportunities.amount is not null
     union all
     select accounts.account_id, 'won_amount', deals.closed_at, deals.amount
-    from {{ ref('stg_hubspot__deals') }} as deals
-    inner join {{ ref('int_hubspot_links_bidirectional') }} as links
+    from hubspot_deals as deals
+    inner join hubspot_links as links
         on links.from_object_type = 'deals' and links.from_id = deals.deal_id and links.to_object_type = 'companies'
-    inner join {{ ref('int_accounts_matched') }} as accounts
+    inner join accounts_matched as accounts
         on accounts.source_system = 'hubspot' and accounts.source_account_id = links.to_id
     where deals.hs_is_closed and not coalesce(deals.hs_is_closed_lost, false) and not deals.is_deleted
       and deals.amount is not null

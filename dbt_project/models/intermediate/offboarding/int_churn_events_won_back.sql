@@ -2,24 +2,45 @@
 -- churn date. One row per churned event that was won back.
 with
 
+churn_events as (
+    select churn_event_id, account_id, churn_status, churned_at
+    from {{ ref('int_churn_events_merged') }}
+),
+
+salesforce_opportunities as (
+    select * from {{ ref('stg_salesforce__opportunities') }}
+),
+
+hubspot_deals as (
+    select * from {{ ref('stg_hubspot__deals') }}
+),
+
+accounts_matched as (
+    select * from {{ ref('int_accounts_matched') }}
+),
+
+hubspot_links as (
+    select * from {{ ref('int_hubspot_links_bidirectional') }}
+),
+
 churned_events as (
     select churn_event_id, account_id, churned_at
-    from {{ ref('fct_churn_events') }}
-    where churn_status = 'churned' and churned_at is not null
+    from churn_events
+    where churn_status = 'churned' and churned_at is not null and account_id is not null
 ),
 
 wins as (
     select accounts.account_id, cast(opportunities.close_date as timestamp) as won_at, opportunities.amount
-    from {{ ref('stg_salesforce__opportunities') }} as opportunities
-    inner join {{ ref('int_accounts_matched') }} as accounts
+    from salesforce_opportunities as opportunities
+    inner join accounts_matched as accounts
         on accounts.source_system = 'salesforce' and accounts.source_account_id = opportunities.account_id
     where opportunities.is_won and not opportunities.is_deleted
     union all
     select accounts.account_id, deals.closed_at, deals.amount
-    from {{ ref('stg_hubspot__deals') }} as deals
-    inner join {{ ref('int_hubspot_links_bidirectional') }} as links
+    from hubspot_deals as deals
+    inner join hubspot_links as links
         on links.from_object_type = 'deals' and links.from_id = deals.deal_id and links.to_object_type = 'companies'
-    inner join {{ ref('int_accounts_matched') }} as accounts
+    inner join accounts_matched as accounts
         on accounts.source_system = 'hubspot' and accounts.source_account_id = links.to_id
     where deals.hs_is_closed and not coalesce(deals.hs_is_closed_lost, false) and not deals.is_deleted
 ),

@@ -10,9 +10,26 @@
 -- and accounts already back (a won deal/opportunity after their churn date).
 -- Only each account's latest churn event counts. Priority: 1 high (hard events: feature shipped,
 -- champion moved), 2 medium (30-day follow-up), 3 low (cool-down elapsed).
+-- Every trigger is news for a while only: it expires `warehouse.reengagement.trigger_expiry_days`
+-- after it became eligible (a move is news for months, not years); `is_eligible_now` is true
+-- between eligible_from and expires_on. A churn event whose account is gone (archived, deleted,
+-- not synced) has nobody to contact and lists nothing. The contact is the account's best contact
+-- who has not moved away: a champion who moved is reached only at the new company.
 {%- set followup_window = warehouse_setting('slas', 'followup_window_days', [25, 40]) %}
+{%- set default_expiry = {'followup_30d': (followup_window[1] | int) - (followup_window[0] | int),
+                          'feature_shipped': 90, 'cooldown_elapsed': 365, 'champion_moved': 90} %}
+{%- set expiry = default_expiry.copy() %}
+{%- do expiry.update(warehouse_setting('reengagement', 'trigger_expiry_days', {}) or {}) %}
 {%- set cooldown_days = warehouse_setting('reengagement', 'cooldown_days', 180) | int %}
 {%- set features = var('released_features', []) or [] %}
+{%- set expiry_days -%}
+    case chosen.trigger
+        {%- for trigger, days in expiry.items() %}
+        when '{{ trigger }}' then {{ days | int }}
+        {%- endfor %}
+        else 365
+    end
+{%- endset %}
 
 with
 
@@ -28,10 +45,12 @@ won_back as (
 ),
 
 eligible_events as (
+    -- NULL-safe anti-join: `not in` over a list holding a NULL is never true
     select churned_events.*
     from churned_events
     where churned_events.primary_reason_category <> 'company'
-      and churned_events.account_id not in (select account_id from won_back)
+      and churned_events.account_id is not null
+      and not exists (select 1 from won_back where won_back.account_id = churned_events.account_id)
 ),
 
 checklist as (
@@ -109,6 +128,10 @@ contacts as (
     select * from {{ ref('int_account_contacts') }}
 ),
 
+accounts as (
+    select account_id, account_name from {{ ref('dim_accounts') }}
+),
+
 champion_moves as (
     -- a contact of a churned account whose name reappears at another account after the churn
     select
@@ -130,7 +153,26 @@ champion_moves as (
         and new_contacts.account_id <> churned_events.account_id
         and new_contacts.created_at > churned_events.churned_at
         and coalesce(new_contacts.email, '') <> coalesce(former_contacts.email, '')
-    left join {{ ref('dim_accounts') }} as former_accounts on former_accounts.account_id = churned_events.account_id
+    left join accounts as former_accounts on former_accounts.account_id = churned_events.account_id
+),
+
+moved_away as (
+    -- contacts of churned accounts who now work elsewhere: their old address would bounce
+    select distinct former_contacts.contact_id
+    from churned_events
+    inner join contacts as former_contacts on former_contacts.account_id = churned_events.account_id
+    inner join contacts as new_contacts
+        on new_contacts.normalized_name = former_contacts.normalized_name
+        and new_contacts.account_id <> churned_events.account_id
+        and new_contacts.created_at > churned_events.churned_at
+        and coalesce(new_contacts.email, '') <> coalesce(former_contacts.email, '')
+),
+
+best_contacts as (
+    select *
+    from contacts
+    where not exists (select 1 from moved_away where moved_away.contact_id = contacts.contact_id)
+    qualify row_number() over (partition by account_id order by contact_rank) = 1
 ),
 
 triggers as (
@@ -165,7 +207,9 @@ final as (
         events.primary_reason_category as reason_category,
         chosen.priority,
         chosen.eligible_from,
-        chosen.eligible_from <= {{ as_of_date() }} as is_eligible_now,
+        chosen.eligible_from + {{ expiry_days }} as expires_on,
+        chosen.eligible_from <= {{ as_of_date() }}
+            and {{ as_of_date() }} <= chosen.eligible_from + {{ expiry_days }} as is_eligible_now,
         chosen.trigger_detail,
         chosen.churn_event_id,
         events.churned_at,
@@ -173,10 +217,9 @@ final as (
         events.owner_id
     from chosen
     left join events on events.churn_event_id = chosen.churn_event_id
-    left join {{ ref('dim_accounts') }} as accounts on accounts.account_id = chosen.account_id
+    left join accounts on accounts.account_id = chosen.account_id
     left join contacts as via_contacts on via_contacts.contact_id = chosen.via_contact_id
-    left join contacts as best_contacts
-        on best_contacts.account_id = chosen.account_id and best_contacts.contact_rank = 1
+    left join best_contacts on best_contacts.account_id = chosen.account_id
 )
 
 select * from final
