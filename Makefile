@@ -20,8 +20,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+## lint: ruff on Python, sqlfluff on SQL (sql/ plain DuckDB; dbt_project/ with the dbt templater)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint sql
 
 sandbox: $(STAMP)
 	$(BIN)/churnkb sandbox

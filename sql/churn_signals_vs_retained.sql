@@ -13,4 +13,4 @@ select
 from mart_churn_lookback
 where churn_status = 'churned'
 group by primary_reason_category
-order by churn_events desc, reason
+order by churn_events desc, reason asc

@@ -7,9 +7,10 @@ select
     events.competitor_name,
     feedback.body_text
 from fct_churn_events as events
-left join dim_accounts as accounts on accounts.account_id = events.account_id
+left join dim_accounts as accounts on events.account_id = accounts.account_id
 left join fct_feedback_items as feedback
-    on feedback.churn_event_id = events.churn_event_id and list_contains(feedback.categories, 'competitor')
-where events.primary_reason_category = 'competitor'
-   or feedback.feedback_id is not null
-order by events.churned_at desc nulls last, accounts.account_name
+    on events.churn_event_id = feedback.churn_event_id and list_contains(feedback.categories, 'competitor')
+where
+    events.primary_reason_category = 'competitor'
+    or feedback.feedback_id is not null
+order by events.churned_at desc nulls last, accounts.account_name asc

@@ -8,8 +8,9 @@ select
     feedback.categories,
     feedback.body_text
 from fct_feedback_items as feedback
-inner join fct_churn_events as events on events.churn_event_id = feedback.churn_event_id
-left join dim_accounts as accounts on accounts.account_id = feedback.account_id
-where list_contains(feedback.categories, 'product')
-  and events.churn_status = 'churned'
+inner join fct_churn_events as events on feedback.churn_event_id = events.churn_event_id
+left join dim_accounts as accounts on feedback.account_id = accounts.account_id
+where
+    list_contains(feedback.categories, 'product')
+    and events.churn_status = 'churned'
 order by feedback.noted_at desc

@@ -9,4 +9,4 @@ select
 from fct_feedback_routing
 where noted_at >= current_date - interval 90 day
 group by department, top_category
-order by department, feedback_items desc, theme
+order by department asc, feedback_items desc, theme asc

@@ -7,8 +7,9 @@ select
     round(100.0 * sum(coalesce(amount_lost, 0)) / nullif(sum(sum(coalesce(amount_lost, 0))) over (), 0), 1)
         as share_of_amount_pct
 from fct_churn_events
-where churn_status = 'churned'
-  and churned_at >= date_trunc('quarter', current_date) - interval 3 month
-  and churned_at < date_trunc('quarter', current_date)
+where
+    churn_status = 'churned'
+    and churned_at >= date_trunc('quarter', current_date) - interval 3 month
+    and churned_at < date_trunc('quarter', current_date)
 group by primary_reason_category
-order by amount_lost desc, reason
+order by amount_lost desc, reason asc

@@ -9,4 +9,4 @@ select
     save_assessment_status,
     owner_id
 from mart_save_opportunities
-order by amount_at_risk desc, days_until_churn
+order by amount_at_risk desc, days_until_churn asc
