@@ -142,6 +142,7 @@ class HubSpotConnection:
         self.last_search = 0.0
         self.requests = 0
         self.over_share = ""
+        self.daily: tuple[int, int] | None = None  # (limit, used) from the last response headers
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
         """Call an API method on its raw path and return the parsed JSON body."""
@@ -170,6 +171,7 @@ class HubSpotConnection:
         if not (limit and remaining) or not limit.isdigit() or not remaining.isdigit():
             return
         used, total = int(limit) - int(remaining), int(limit)
+        self.daily = (total, used)
         if total and used / total >= self.stop_share:
             self.over_share = (f"HubSpot daily usage {used}/{total} reached the configured stop "
                                f"share {self.stop_share:.0%}")
