@@ -129,6 +129,29 @@ def salesforce_configured_fields(settings: dict[str, Any]) -> dict[str, list[str
     return wanted
 
 
+def salesforce_field_problems(settings: dict[str, Any],
+                              describe: Callable[[str], dict[str, Any] | None]) -> list[Problem]:
+    """Configured Salesforce field names that the org's describe does not have (sync and doctor
+    both ask this; ``describe(obj)`` returns None for an object that cannot be read)."""
+    problems: list[Problem] = []
+    for obj, names in salesforce_configured_fields(settings).items():
+        described = describe(obj)
+        if described is not None:
+            problems += unknown_names(names, [f["name"] for f in described.get("fields", [])], obj)
+    return problems
+
+
+def hubspot_property_problems(settings: dict[str, Any],
+                              properties: Callable[[str], list[dict[str, Any]] | None]) -> list[Problem]:
+    """Configured HubSpot property names the portal does not have (sync and doctor)."""
+    problems: list[Problem] = []
+    for obj, names in hubspot_configured_properties(settings).items():
+        found = properties(obj)
+        if found is not None:
+            problems += unknown_names(names, [p["name"] for p in found], obj)
+    return problems
+
+
 def diagnose_salesforce(settings: dict[str, Any], *, now: datetime | None = None) -> Diagnosis:
     from churnkb.connectors.salesforce import STREAM_OBJECTS, SalesforceConnection
 
@@ -166,11 +189,7 @@ def diagnose_salesforce(settings: dict[str, Any], *, now: datetime | None = None
                     f"user read access to {obj} or add {stream} to sources.salesforce.exclude_streams"))
 
         _guard(diagnosis, "salesforce", read)
-    configured = salesforce_configured_fields(settings)
-    for obj, names in configured.items():
-        if obj in describes:
-            fields = [f["name"] for f in describes[obj].get("fields", [])]
-            diagnosis.field_problems += unknown_names(names, fields, obj)
+    diagnosis.field_problems += salesforce_field_problems(settings, describes.get)
     _salesforce_picklists(diagnosis, describes, settings)
     page = int(settings.get("page_size", 2000))
     for stream in diagnosis.readable:
@@ -254,9 +273,7 @@ def diagnose_hubspot(settings: dict[str, Any], *, now: datetime | None = None) -
         _guard(diagnosis, "hubspot", read)
         if diagnosis.fatal:
             return diagnosis
-    for obj, names in hubspot_configured_properties(settings).items():
-        if obj in properties:
-            diagnosis.field_problems += unknown_names(names, [p["name"] for p in properties[obj]], obj)
+    diagnosis.field_problems += hubspot_property_problems(settings, properties.get)
     _hubspot_enumerations(diagnosis, properties, settings)
     page = max(1, min(200, int(settings.get("search_page_size", 200))))
     for stream in diagnosis.readable:

@@ -472,3 +472,17 @@ class HubSpotSource:
 
     def error_text(self, exc: BaseException) -> str:
         return self.conn.redact(str(exc))[:500]
+
+    def configuration_problems(self) -> list:
+        """Configured property names the portal does not have (the same check as doctor)."""
+        from churnkb.connectors.doctor import hubspot_property_problems
+
+        return hubspot_property_problems(self.settings, self._properties_or_none)
+
+    def _properties_or_none(self, object_type: str) -> list[dict[str, Any]] | None:
+        try:
+            return self.conn.call(self.conn.properties.get_all, object_type).get("results", [])
+        except SourceError as exc:
+            if "401" in str(exc):
+                raise
+            return None  # an object the token cannot read is reported by its stream

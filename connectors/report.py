@@ -56,6 +56,7 @@ class SyncReport:
     finished_at: datetime
     streams: list[StreamReport] = field(default_factory=list)
     message: str = ""
+    configuration_error: bool = False  # a configured name is wrong: nothing was synced
 
     @property
     def ok(self) -> bool:

@@ -347,3 +347,16 @@ class SalesforceSource:
 
     def error_text(self, exc: BaseException) -> str:
         return describe_error(self.conn, exc)  # type: ignore[arg-type]
+
+    def configuration_problems(self) -> list:
+        """Configured field names the org does not have: a typo must stop the sync, not land
+        NULLs (the same check as `churnkb doctor`)."""
+        from churnkb.connectors.doctor import salesforce_field_problems
+
+        return salesforce_field_problems(self.settings, self._describe_or_none)
+
+    def _describe_or_none(self, obj: str) -> dict[str, Any] | None:
+        try:
+            return self.conn.call(lambda: self.conn.sf.restful(f"sobjects/{obj}/describe"))
+        except SalesforceError:
+            return None  # an object we cannot read is reported by its stream

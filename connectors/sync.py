@@ -56,6 +56,7 @@ class SourceSession(Protocol):
     def runners(self, streams: list[str]) -> list[StreamRunner]: ...
     def extra_reports(self) -> list[StreamReport]: ...
     def error_text(self, exc: BaseException) -> str: ...
+    def configuration_problems(self) -> list[Any]: ...
 
 
 def new_sync_id() -> str:
@@ -97,6 +98,12 @@ def sync_source(
     try:
         session = open_source(source, settings)
         runners = session.runners(streams or [])
+        problems = session.configuration_problems()
+        if problems:
+            return _finish(data_paths, SyncReport(
+                source, sync_id, FAILED, started_at, utc_now(), [],
+                f"fix sources.{source} in the config: " + "; ".join(map(str, problems)),
+                configuration_error=True))
     except Exception as exc:  # noqa: BLE001 - the source cannot start; say why in one line
         reason = connection_failure(exc)
         if reason is None and not isinstance(exc, (SourceError, KeyError, ConfigError)):

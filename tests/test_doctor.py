@@ -50,3 +50,15 @@ def test_names_and_reason_mapping_helpers():
     assert "no similar name exists" in str(problems[1])
     assert mapped_category("Missing Feature") == "product"
     assert mapped_category("zzz no such reason") is None
+
+
+def test_sync_stops_on_a_misspelled_field_instead_of_landing_nulls(connector_world, capsys, tmp_path):
+    world = connector_world(accounts=20, seed=4)
+    config = tmp_path / "churnkb.yaml"
+    config.write_text("sources:\n  salesforce:\n    loss_reason_field: Loss_Reasn__c\n")
+    code = main(["sync", "salesforce", "--quiet", "--config", str(config),
+                 "--data-dir", str(world.config.data_dir)])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "Opportunity.Loss_Reasn__c: no such field on Opportunity; closest: Loss_Reason__c" in out
+    assert not list((world.config.data_dir / "raw").rglob("*.parquet"))

@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from churnkb.commands.common import EXIT_OK, status_exit_code
+from churnkb.commands.common import EXIT_OK, EXIT_USAGE, status_exit_code
 from churnkb.config import load_config
 
 NOT_STARTED = "not started"  # the stream report message of streams a stop left out
@@ -115,7 +115,7 @@ def run_sync(args: argparse.Namespace) -> int:
     sources = ["salesforce", "hubspot"] if args.source == "all" else [args.source]
     requested = split_streams(args.streams)
     progress = None if args.quiet else ProgressLine(sys.stderr)
-    statuses = []
+    statuses, configuration_error = [], False
     for source in sources:
         streams = streams_for(source, requested, args.source == "all")
         if streams == []:
@@ -124,7 +124,8 @@ def run_sync(args: argparse.Namespace) -> int:
                              progress=progress)
         print(summary_text(report))
         statuses.append(report.status)
-    return status_exit_code(statuses)
+        configuration_error = configuration_error or report.configuration_error
+    return EXIT_USAGE if configuration_error else status_exit_code(statuses)
 
 
 def run_status(args: argparse.Namespace) -> int:
