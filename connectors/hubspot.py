@@ -32,7 +32,8 @@ from churnkb.connectors.landing import (
 )
 from churnkb.connectors.raw_zone import RawZoneWriter
 from churnkb.connectors.records import DATE_TYPES, iso, parse_timestamp
-from churnkb.connectors.report import StreamReport
+from churnkb.connectors.refusal import StreamRefused
+from churnkb.connectors.report import SKIPPED, StreamReport
 
 from churnkb.secrets import get_secret, redact
 
@@ -120,6 +121,33 @@ def owner_row(owner: dict[str, Any]) -> dict[str, Any]:
             "created_at": owner.get("createdAt"), "updated_at": owner.get("updatedAt")}
 
 
+GRANT_SCOPE = ("grant it to the private app behind HUBSPOT_ACCESS_TOKEN (HubSpot: Settings > "
+               "Integrations > Private Apps > the app > Scopes; the token stays the same)")
+
+
+def refusal(body: str) -> StreamRefused:
+    """HubSpot's 403 as a refusal of one object: the missing scopes when it names them
+    (``category: MISSING_SCOPES``, ``errors[].context.requiredGranularScopes``/``requiredScopes``),
+    else its message (objects of a paid tier answer 403 in portals without it)."""
+    try:
+        error = json.loads(body)
+    except ValueError:
+        error = {}
+    error = error if isinstance(error, dict) else {}
+    scopes: list[str] = []
+    for item in error.get("errors") or []:
+        context = (item or {}).get("context") or {}
+        for key in ("requiredGranularScopes", "requiredScopes"):
+            scopes += [s for s in context.get(key) or [] if s not in scopes]
+    if scopes:
+        noun = "scope" if len(scopes) == 1 else "one of the scopes"
+        return StreamRefused(f"{noun} {', '.join(scopes)}", GRANT_SCOPE)
+    detail = error.get("message") or body[:200] or "no reason given"
+    return StreamRefused(f"access to this object (HubSpot 403 {error.get('category') or ''}: "
+                         f"{detail})".replace(" :", ":"),
+                         "check the private app's scopes and the portal's subscription tier")
+
+
 class HubSpotConnection:
     """Cached API objects, raw JSON calls, the search throttle, and the daily-limit watch."""
 
@@ -183,8 +211,7 @@ class HubSpotConnection:
         if status == 401:
             return SourceError("HubSpot rejected the token (401): set a valid HUBSPOT_ACCESS_TOKEN")
         if status == 403:
-            return SourceError(f"HubSpot refused the request (403, missing scopes?): "
-                               f"{self.redact(text)[:300]} - check HUBSPOT_ACCESS_TOKEN's scopes")
+            return refusal(self.redact(text))
         if status == 429 and "DAILY" in text:
             return QuotaReached("HubSpot DAILY API limit reached (429)")
         if status is not None:
@@ -342,9 +369,21 @@ class HubSpotObjectStream:
     def _land_associations(self, ctx: RunContext) -> Callable[[list[dict[str, Any]]], None]:
         def land(batch: list[dict[str, Any]]) -> None:
             ids = [str(r["id"]) for r in batch if r.get("archived") is not True]
-            for to_type in self.to_types:
-                self._land_association_batch(ctx, to_type, ids)
+            for to_type in list(self.to_types):
+                try:
+                    self._land_association_batch(ctx, to_type, ids)
+                except StreamRefused as exc:  # e.g. no contacts scope: skip only these links
+                    self._skip_associations(ctx, to_type, exc)
         return land
+
+    def _skip_associations(self, ctx: RunContext, to_type: str, exc: StreamRefused) -> None:
+        name = f"associations_{self.object_type}_{to_type}"
+        report = self.association_reports.setdefault(name, StreamReport(stream=name))
+        report.status = SKIPPED
+        report.message = (f"{name} skipped: {exc.missing} is not granted; {exc.grant}, or remove "
+                          f"{to_type} from sources.hubspot.associations.{self.object_type}")
+        log.warning("%s: %s", ctx.source, report.message)
+        self.to_types.remove(to_type)
 
     def _land_association_batch(self, ctx: RunContext, to_type: str, ids: list[str]) -> None:
         name = f"associations_{self.object_type}_{to_type}"

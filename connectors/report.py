@@ -11,6 +11,7 @@ from churnkb.connectors.raw_zone import append_jsonl, read_jsonl
 from churnkb.paths import DataPaths
 
 SUCCESS, PARTIAL, FAILED = "success", "partial", "failed"
+SKIPPED = "skipped"  # refused by the CRM (missing scope, object not enabled): the run is partial
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def overall_status(streams: list[StreamReport]) -> str:
     statuses = {s.status for s in streams}
     if not streams or statuses == {SUCCESS}:
         return SUCCESS
-    if statuses == {FAILED}:
+    if statuses <= {FAILED, SKIPPED}:
         return FAILED
     return PARTIAL
 

@@ -2,8 +2,10 @@
 
 Each stream runs as prepare (schema, state) -> extract (pages to batches to files, checkpointed
 state) -> final checkpoint. A quota stop lands what was fetched, keeps state, marks the run
-partial and skips the remaining streams; any other stream failure lands what was valid, marks
-that stream failed and moves on. Every run appends its summary to ``state/runs.jsonl``.
+partial and skips the remaining streams; a stream the CRM refuses (missing scope, object not
+enabled) is skipped with a warning naming what to grant or exclude, and the run ends partial,
+unless the warehouse cannot do without it (connectors/refusal.py); any other stream failure lands
+what was valid, marks that stream failed and moves on. Every run appends its summary to ``state/runs.jsonl``.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from churnkb.connectors.clients import connection_failure, unreachable_message
 from churnkb.connectors.drift import DriftLog
 from churnkb.connectors.landing import QuotaReached, RunContext, SourceError, StreamLanding
 from churnkb.connectors.raw_zone import utc_now
+from churnkb.connectors.refusal import StreamRefused, is_required, refusal_message
 from churnkb.connectors.report import (
     FAILED,
     PARTIAL,
+    SKIPPED,
     SUCCESS,
     StreamProgress,
     StreamReport,
@@ -121,6 +125,8 @@ def sync_source(
     reports, message, fatal = _run_streams(session, unfinished_first(runners, ctx), ctx)
     reports += session.extra_reports()
     status = FAILED if fatal else overall_status(reports)
+    if status == PARTIAL and not message:
+        message = "; ".join(r.message for r in reports if r.status == SKIPPED)
     if status == FAILED and not message:
         reasons = list(dict.fromkeys(r.message for r in reports if r.message))
         message = "every stream failed: " + ("; ".join(reasons[:3]) or "no reason reported")
@@ -130,10 +136,12 @@ def sync_source(
 
 def unfinished_first(runners: list[StreamRunner], ctx: RunContext) -> list[StreamRunner]:
     """Streams a quota stop (or a failure) left behind go first, so a small daily allocation
-    still moves every stream forward across runs instead of re-spending it on the first ones."""
-    def priority(runner: StreamRunner) -> tuple[bool, str]:
+    still moves every stream forward across runs instead of re-spending it on the first ones.
+    Streams the CRM refused last time go last: a permanent refusal never runs ahead of the rest."""
+    def priority(runner: StreamRunner) -> tuple[bool, bool, str]:
         state = ctx.state_store.load(runner.stream)
-        return state.last_status == SUCCESS, state.last_run_at or ""
+        return (state.last_status == SKIPPED, state.last_status == SUCCESS,
+                state.last_run_at or "")
     return sorted(runners, key=priority)
 
 
@@ -165,6 +173,8 @@ def _run_stream(session: SourceSession, runner: StreamRunner, ctx: RunContext
         runner.checkpoint(ctx, landing)
         report = landing.finish(SUCCESS)
         stop = ""
+    except StreamRefused as exc:
+        report, stop = _refused(runner, ctx, landing, exc)
     except QuotaReached as exc:
         stop = f"stopped early: {exc}; state kept, the next run resumes"
         report = _close_after_error(runner, ctx, landing, PARTIAL, stop)
@@ -180,6 +190,21 @@ def _run_stream(session: SourceSession, runner: StreamRunner, ctx: RunContext
     report.requests = session.requests - before
     report.duration_s = report.duration_s or round(time.monotonic() - started, 3)
     return report, stop
+
+
+def _refused(runner: StreamRunner, ctx: RunContext, landing: StreamLanding | None,
+             exc: StreamRefused) -> tuple[StreamReport, str]:
+    """Skip a refused stream with a warning; a required one stops the source as failed."""
+    message = refusal_message(ctx.source, runner.stream, exc)
+    log.warning("%s: %s", ctx.source, message)
+    required = is_required(ctx.source, runner.stream)
+    status = FAILED if required else SKIPPED
+    if landing is None:  # refused before anything was read: still remember it for the order
+        state = ctx.state_store.load(runner.stream)
+        state.last_status, state.last_run_at = status, utc_now().isoformat()
+        state.last_sync_id = ctx.sync_id
+        ctx.state_store.save(runner.stream, state)
+    return _close_after_error(runner, ctx, landing, status, message), message if required else ""
 
 
 def _close_after_error(runner: StreamRunner, ctx: RunContext, landing: StreamLanding | None,

@@ -34,6 +34,18 @@ def canonical_type(name: str) -> str | None:
     return _ALIASES.get(lowered)
 
 
+# The read scope each object needs (a private app's granular scopes). Engagements (notes, tasks,
+# calls, meetings, emails) are read under the contacts scope, as HubSpot's activity APIs list it.
+READ_SCOPES: dict[str, str] = {
+    "companies": "crm.objects.companies.read", "contacts": "crm.objects.contacts.read",
+    "deals": "crm.objects.deals.read", "tickets": "tickets",
+    "feedback_submissions": "crm.objects.feedback_submissions.read",
+    "notes": "crm.objects.contacts.read", "tasks": "crm.objects.contacts.read",
+    "owners": "crm.objects.owners.read",
+}
+ALL_SCOPES = frozenset(READ_SCOPES.values())
+
+
 # What a list or search returns when the caller asks for no properties (HubSpot's defaults).
 DEFAULT_PROPERTIES: dict[str, tuple[str, ...]] = {
     "companies": ("createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"),

@@ -24,6 +24,7 @@ from churnkb.sandbox.hubspot_catalog import (
     OBJECT_TYPES,
     PROPERTY_TYPES,
     READ_ONLY_TYPES,
+    READ_SCOPES,
     REQUIRED_ON_CREATE,
     association_label,
     canonical_type,
@@ -47,6 +48,8 @@ LIST_MAX_LIMIT, LIST_DEFAULT_LIMIT = 100, 10
 OWNERS_MAX_LIMIT, OWNERS_DEFAULT_LIMIT = 500, 100
 BATCH_READ_MAX = 100
 V4_BATCH_MAX = 1_000
+_SCOPES_MESSAGE = ("This app hasn't been granted all required scopes to make this call. Read more "
+                   "about required scopes here: https://developers.hubspot.com/scopes.")
 _AUTH_MESSAGE = ("Authentication credentials not found. This API supports OAuth 2.0 authentication and "
                  "you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
 
@@ -96,6 +99,7 @@ class HubSpotSandbox(SandboxLifecycle):
         pipelines: Mapping[str, list[Mapping[str, Any]]] | None = None,
         *,
         token: str = DEFAULT_TOKEN,
+        scopes: Iterable[str] | None = None,
         faults: Faults | None = None,
         port: int = 0,
     ) -> None:
@@ -109,6 +113,9 @@ class HubSpotSandbox(SandboxLifecycle):
         self.pipelines = {t: [_normalize_pipeline(p, t) for p in (given.get(t) or _default_pipelines(t))]
                           for t in ("deals", "tickets")}
         self.token = token
+        # The token's granted scopes (None: every scope). A request on an object whose read scope
+        # is missing gets HubSpot's 403 MISSING_SCOPES; tests may change this between runs.
+        self.scopes: set[str] | None = set(scopes) if scopes is not None else None
         self.faults = faults or Faults()
         self.clock = FaultClock(self.faults)
         self.port = port
@@ -198,6 +205,7 @@ class HubSpotSandbox(SandboxLifecycle):
     def handle(self, request: Request) -> Response:
         try:
             self._authenticate(request)
+            self._authorize(request)
             self._inject_fault()
             with self._lock:
                 response = self._route(request)
@@ -209,6 +217,18 @@ class HubSpotSandbox(SandboxLifecycle):
     def _authenticate(self, request: Request) -> None:
         if request.headers.get("authorization") != f"Bearer {self.token}":
             raise ApiError(401, _AUTH_MESSAGE, "INVALID_AUTHENTICATION")
+
+    def _authorize(self, request: Request) -> None:
+        """HubSpot's 403 MISSING_SCOPES for an object the token has no read scope for."""
+        if self.scopes is None:
+            return
+        for object_type in _objects_in_path(request.path):
+            scope = READ_SCOPES.get(object_type)
+            if scope and scope not in self.scopes:
+                raise ApiError(403, _SCOPES_MESSAGE, "MISSING_SCOPES", errors=[{
+                    "message": "One or more of the following scopes are required.",
+                    "context": {"requiredGranularScopes": [scope]}}],
+                    links={"scopes": "https://developers.hubspot.com/scopes"})
 
     def _inject_fault(self) -> None:
         fault = self.clock.next_fault()
@@ -549,6 +569,20 @@ _ROUTE_OWNER = re.compile(r"/crm/v3/owners/([^/]+)")
 _ROUTE_PIPELINES = re.compile(r"/crm/v3/pipelines/([^/]+)/?")
 _ROUTE_PIPELINE = re.compile(r"/crm/v3/pipelines/([^/]+)/([^/]+)")
 _ROUTE_USAGE = re.compile(r"/account-info/v3/api-usage/daily/private-apps/?")
+
+
+_SCOPED_PATHS = (re.compile(r"/crm/v3/(?:objects|properties|pipelines)/([^/]+).*"),
+                 re.compile(r"/crm/v4/associations/([^/]+)/([^/]+)/.*"),
+                 re.compile(r"/crm/v3/(owners)(?:/.*)?"))
+
+
+def _objects_in_path(path: str) -> list[str]:
+    """The object types a request reads or writes, as far as its path names them."""
+    for pattern in _SCOPED_PATHS:
+        match = pattern.fullmatch(path)
+        if match:
+            return [t for t in (canonical_type(g) or g for g in match.groups()) if t]
+    return []
 
 
 def _stamp_modified(object_type: str, record: dict, stamp: str) -> None:
