@@ -521,7 +521,9 @@ class HubSpotSource:
     def _properties_or_none(self, object_type: str) -> list[dict[str, Any]] | None:
         try:
             return self.conn.call(self.conn.properties.get_all, object_type).get("results", [])
+        except StreamRefused:
+            return None  # an object the token cannot read is reported by its stream
         except SourceError as exc:
             if "401" in str(exc):
                 raise
-            return None  # an object the token cannot read is reported by its stream
+            return None
