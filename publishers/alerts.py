@@ -1,7 +1,10 @@
-"""Daily offboarding alerts: unacknowledged notices, hand-over deadlines, follow-ups, big saves.
+"""Daily offboarding alerts: checklist steps overdue or due soon, and big save opportunities.
 
-An alert item is identified by (type, churn event) and carries a state; it goes to a channel
-again only when its state changes (e.g. a hand-over deadline moves from due-soon to missed).
+Which step needs an alert, and in which state, is decided in dbt
+(``fct_offboarding_checklist_steps.alert_state``): saved events and steps done (on time or not)
+never carry one. An alert item is identified by (step, churn event), labelled by the step, and
+goes to a channel again only when its state changes (due soon -> overdue); one message never
+lists the same item twice.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +40,8 @@ from churnkb.publishers.text import (
 from churnkb.config import Config
 from churnkb.paths import DataPaths
 
-ALERT_TITLES = {
-    "unacknowledged": "Cancellation notice not acknowledged within the SLA",
-    "handover": "Data hand-over deadline",
-    "followup": "30-day follow-up due",
-    "save": "Save opportunity above the threshold",
-}
+SAVE_TITLE = "Save opportunity above the threshold"
+STATE_WORDS = {"overdue": "overdue", "due_soon": "due soon"}
 
 
 @dataclass(frozen=True)
@@ -54,14 +53,11 @@ class AlertItem:
     owner: str
     due_on: str
     detail: str
+    title: str = SAVE_TITLE
 
     @property
     def key(self) -> str:
         return f"{self.alert_type}:{self.item_id}"
-
-    @property
-    def title(self) -> str:
-        return ALERT_TITLES[self.alert_type]
 
     def line(self) -> str:
         due = f", due {self.due_on}" if self.due_on else ""
@@ -112,54 +108,36 @@ def publish_alerts(config: Config, *, now: datetime | None = None,
 
 
 def collect_alerts(reader: MartReader, options: dict[str, Any], today: date) -> list[AlertItem]:
-    items: list[AlertItem] = []
-    lookback = today - timedelta(days=int(options.get("lookback_days") or 30))
-    warning_days = int(options.get("handover_warning_days") or 3)
-    if reader.has("mart_offboarding_checklist"):
-        for step in reader.checklist_steps():
-            item = _step_alert(step, today, lookback, warning_days)
-            if item:
-                items.append(item)
+    items: dict[str, AlertItem] = {}
+    for step in reader.checklist_steps():
+        if step["alert_state"]:
+            item = _step_alert(step)
+            items.setdefault(item.key, item)
     threshold = float(options.get("save_amount_threshold") or 0)
-    if reader.has("mart_save_opportunities"):
-        for opp in reader.save_opportunities():
-            amount = float(opp["amount_at_risk"] or 0)
-            if amount >= threshold:
-                items.append(AlertItem(
-                    "save", str(opp["item_id"] or opp["account_id"]), f"open at {amount:,.0f}",
-                    _name(opp), _owner(opp), "",
-                    f"Reason {clean_text(opp['reason'])}, {amount:,.0f} at risk. Suggested play: "
-                    f"{clean_text(opp['suggested_play'], 200)}"))
-    return sorted(items, key=lambda i: (i.alert_type, i.due_on, i.item_id))
+    for opp in reader.save_opportunities():
+        amount = float(opp["amount_at_risk"] or 0)
+        if amount >= threshold:
+            item = AlertItem(
+                "save", str(opp["item_id"] or opp["account_id"]), f"open at {amount:,.0f}",
+                _name(opp), _owner(opp), "",
+                f"Reason {clean_text(opp['reason'])}, {amount:,.0f} at risk. Suggested play: "
+                f"{clean_text(opp['suggested_play'], 200)}")
+            items.setdefault(item.key, item)
+    return sorted(items.values(), key=lambda i: (i.alert_type == "save", i.due_on, i.title,
+                                                 i.item_id))
 
 
-def _step_alert(step: dict[str, Any], today: date, lookback: date,
-                warning_days: int) -> AlertItem | None:
-    due, done, name = as_date(step["due_on"]), step["done_on"], step["step"]
-    if due is None or done is not None or due < lookback:
-        return None
-    if "ack" in name:
-        if due >= today and not step["breached"]:
-            return None
-        alert_type, state = "unacknowledged", "overdue"
-    elif "handover" in name or "hand_over" in name:
-        if due > today + timedelta(days=warning_days):
-            return None
-        alert_type, state = "handover", "missed" if due < today else "due soon"
-    elif "follow" in name:
-        # The follow-up is due from the day its window opens, overdue once the window closes.
-        opens = as_date(step.get("opens_on")) or due
-        if opens > today:
-            return None
-        alert_type, state = "followup", "overdue" if due < today else "due"
-    else:
-        return None
-    return AlertItem(alert_type, str(step["churn_event_id"]), state, _name(step), _owner(step),
-                     due.isoformat(), "")
+def _step_alert(step: dict[str, Any]) -> AlertItem:
+    state = str(step["alert_state"])
+    due = as_date(step["due_on"])
+    return AlertItem(str(step["step_key"]), str(step["churn_event_id"]),
+                     STATE_WORDS.get(state, state.replace("_", " ")), _name(step), _owner(step),
+                     due.isoformat() if due else "", "", title=clean_text(step["step_label"]))
 
 
 def _name(row: dict[str, Any]) -> str:
-    return clean_text(row.get("account_name") or row.get("account_id"), 80)
+    return (clean_text(row.get("account_name") or row.get("account_id"), 80)
+            or "(account not in the CRM)")
 
 
 def _owner(row: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from churnkb.publishers.channels import EmailContent
-from churnkb.publishers.chart import render_chart
+from churnkb.publishers.chart import render_chart, render_chart_svg
 from churnkb.publishers.content import Digest, build_digest
 from churnkb.publishers.delivery import Rendered, publish_once
 from churnkb.publishers.ledger import Ledger
@@ -74,7 +74,8 @@ def rendered_digest(digest: Digest, directory: Path, settings: Publishing) -> Re
     preferences = settings.get("preferences_url")
 
     def write_files() -> str:
-        return write_digest_files(digest, directory, chart, preferences)
+        return write_digest_files(digest, directory, chart, preferences,
+                                  render_chart_svg(digest.chart))
 
     def email() -> EmailContent:
         return EmailContent(subject=digest.subject, text=to_text(digest),
@@ -85,14 +86,17 @@ def rendered_digest(digest: Digest, directory: Path, settings: Publishing) -> Re
 
 
 def write_digest_files(digest: Digest, directory: Path, chart: bytes,
-                       preferences_url: str | None) -> str:
+                       preferences_url: str | None, chart_svg: bytes | None = None) -> str:
     directory.mkdir(parents=True, exist_ok=True)
     stem = digest.department
     chart_name = f"{stem}.png"
-    files = {
+    files: dict[str, str | bytes] = {
         chart_name: chart,
+        **({f"{stem}.svg": chart_svg} if chart_svg is not None else {}),
         f"{stem}.md": to_markdown(digest, chart_name),
-        f"{stem}.html": to_html(digest, chart_name, preferences_url),
+        # Browsers draw the SVG crisply at any zoom; e-mail gets the PNG.
+        f"{stem}.html": to_html(digest, f"{stem}.svg" if chart_svg is not None else chart_name,
+                                preferences_url),
         f"{stem}.txt": to_text(digest),
         f"{stem}.slack.json": json.dumps(to_slack(digest), ensure_ascii=False, indent=2),
         f"{stem}.teams.json": json.dumps(to_teams(digest), ensure_ascii=False, indent=2),

@@ -83,14 +83,11 @@ class MartReader:
         found = [expr for expr in found if expr != "null"]
         return f"coalesce({', '.join(found)})" if found else "null"
 
-    def account_columns(self, alias: str = "a", events: str | None = None) -> str:
-        """Account name, owner and CRM ids: from dim_accounts, else from the churn event."""
-        e = "fct_churn_events"
+    def account_columns(self, alias: str = "a") -> str:
+        """Account name, owner and CRM ids from dim_accounts (owner extras when it has them)."""
         a = "dim_accounts"
-        owner_name = self._first((alias, a, ("owner_name", "account_owner_name")),
-                                 (events, e, ("owner_name",)))
-        owner_email = self._first((alias, a, ("owner_email", "account_owner_email")),
-                                  (events, e, ("owner_email",)))
+        owner_name = self._first((alias, a, ("owner_name", "account_owner_name")))
+        owner_email = self._first((alias, a, ("owner_email", "account_owner_email")))
         return ", ".join([
             f"{self.col(alias, a, 'account_name')} as account_name",
             f"{owner_name} as owner_name",
@@ -101,105 +98,130 @@ class MartReader:
             f"{self.col(alias, a, 'hubspot_owner_id')} as hubspot_owner_id",
         ])
 
-    def churn_events(self, since: date, until: date) -> list[dict[str, Any]]:
-        """Churn events recognised in [since, until): churn date, else the notice date."""
-        c = self.col
-        t = "fct_churn_events"
+    # -- digests -----------------------------------------------------------------------------
+    def digest_figures(self, kind: str, audience: str, starts: list[date]) -> dict[date, dict]:
+        """fct_digest_periods rows of one audience ('company' or a department) by period start."""
+        if not starts:
+            return {}
+        rows = self.rows("""
+            select * from fct_digest_periods
+            where period_kind = ? and audience = ? and period_start between ? and ?
+        """, [kind, audience, min(starts), max(starts)])
+        return {as_date(r["period_start"]): r for r in rows}
+
+    def department_events(self, department: str | None, since: date,
+                          until: date) -> list[dict[str, Any]]:
+        """Churn events with the churn date in [since, until) and churn_status = 'churned':
+        routed to ``department`` (fct_churn_event_departments), or all of them when None."""
+        table, where, params = self._events_source(department)
         return self.rows(f"""
             select e.churn_event_id, e.account_id, e.source_system, e.source_record_id,
-                   e.event_type, e.amount_lost, e.stated_reason_raw, e.is_voluntary,
+                   e.amount_lost, e.stated_reason_raw, e.is_voluntary, e.owner_id,
                    coalesce(e.primary_reason_category, 'unknown') as reason,
-                   {c('e', t, 'record_url')} as record_url,
-                   cast(coalesce(e.churned_at, e.notice_at) as date) as event_date,
-                   {c('e', t, 'competitor_name', 'competitor')} as competitor,
-                   {c('e', t, 'owner_id')} as owner_id,
-                   {self.account_columns(events='e')}
-            from fct_churn_events e left join dim_accounts a using (account_id)
-            where cast(coalesce(e.churned_at, e.notice_at) as date) >= ?
-              and cast(coalesce(e.churned_at, e.notice_at) as date) < ?
+                   e.competitor_name as competitor,
+                   cast(e.churned_at as date) as event_date,
+                   {self.account_columns()}
+            from {table} e left join dim_accounts a using (account_id)
+            where e.churn_status = 'churned' {where}
+              and cast(e.churned_at as date) >= ? and cast(e.churned_at as date) < ?
             order by e.amount_lost desc nulls last, e.churn_event_id
-        """, [since, until])
+        """, [*params, since, until])
 
-    def feedback_items(self, since: date, until: date) -> list[dict[str, Any]]:
+    def _events_source(self, department: str | None) -> tuple[str, str, list[Any]]:
+        if department is None:
+            return "fct_churn_events", "", []
+        return ("(select d.*, f.churned_at, f.notice_at from fct_churn_event_departments d "
+                "join fct_churn_events f using (churn_event_id))", "and e.department = ?",
+                [department])
+
+    def notices(self, department: str | None, statuses: tuple[str, ...], since: date | None = None,
+                until: date | None = None) -> list[dict[str, Any]]:
+        """Cancellation notices by churn status (open / saved), optionally received in a period."""
+        table, where, params = self._events_source(department)
+        marks = ", ".join("?" for _ in statuses)
+        period = ""
+        if since is not None and until is not None:
+            period = "and cast(e.notice_at as date) >= ? and cast(e.notice_at as date) < ?"
+            params = [*params, *statuses, since, until]
+        else:
+            params = [*params, *statuses]
+        return self.rows(f"""
+            select e.churn_event_id, e.account_id, e.source_system, e.source_record_id,
+                   e.churn_status, e.owner_id,
+                   coalesce(e.primary_reason_category, 'unknown') as reason,
+                   cast(e.notice_at as date) as notice_on, cast(e.churned_at as date) as churn_on,
+                   s.amount_at_risk, s.suggested_play, s.play_owner_department as play_department,
+                   {self.account_columns()}
+            from {table} e
+            left join mart_save_opportunities s using (churn_event_id)
+            left join dim_accounts a on a.account_id = e.account_id
+            where e.notice_at is not null {where} and e.churn_status in ({marks}) {period}
+            order by s.amount_at_risk desc nulls last, e.churn_event_id
+        """, params)
+
+    def feedback_items(self, department: str | None, since: date,
+                       until: date) -> list[dict[str, Any]]:
+        """Feedback noted in [since, until), routed to ``department`` (fct_feedback_routing), or
+        every item when None. The classifier's columns (theme, feature requests, competitors,
+        sentiment) may be NULL: renderers fall back."""
         c = self.col
         t = "fct_feedback_items"
-        competitor = self._first(("f", t, ("competitor", "competitor_name")),
-                                 ("e", "fct_churn_events", ("competitor_name",)))
+        routed = ("join fct_feedback_routing r on r.feedback_id = f.feedback_id and r.department = ?"
+                  if department else "")
+        params: list[Any] = [department] if department else []
         return self.rows(f"""
             select f.feedback_id, f.churn_event_id, f.account_id, f.source_system,
-                   {c('f', t, 'source_record_id')} as source_record_id,
-                   {c('f', t, 'record_url')} as record_url,
+                   f.source_record_id, {c('f', t, 'record_url')} as record_url,
                    cast(f.noted_at as date) as noted_on,
                    left(f.body_text, {BODY_CHARS}) as body_text,
                    coalesce(f.category, 'unknown') as category, f.department, f.is_exit_interview,
-                   {c('f', t, 'theme', 'feature', 'subcategory')} as theme,
-                   {c('f', t, 'departments', default='null::varchar[]')} as departments,
-                   {competitor} as competitor,
-                   e.stated_reason_raw, e.amount_lost,
-                   {c('e', 'fct_churn_events', 'owner_id')} as owner_id,
-                   {self.account_columns(events='e')}
+                   {c('f', t, 'theme')} as theme,
+                   {c('f', t, 'feature_requests', default='null::varchar[]')} as feature_requests,
+                   {c('f', t, 'competitors_switched_to', default='null::varchar[]')}
+                       as competitors_switched_to,
+                   {c('f', t, 'parting_sentiment')} as parting_sentiment,
+                   e.competitor_name as competitor, e.stated_reason_raw, e.amount_lost,
+                   e.churn_status, e.owner_id,
+                   {self.account_columns()}
             from fct_feedback_items f
-            left join dim_accounts a using (account_id)
+            {routed}
+            left join dim_accounts a on a.account_id = f.account_id
             left join fct_churn_events e on e.churn_event_id = f.churn_event_id
             where cast(f.noted_at as date) >= ? and cast(f.noted_at as date) < ?
             order by f.noted_at desc, f.feedback_id
-        """, [since, until])
+        """, [*params, since, until])
 
     def checklist_steps(self) -> list[dict[str, Any]]:
-        """One row per (churn event, step), from ``<step>_due_*`` / ``_done_*`` / ``_breached``."""
-        table = "mart_offboarding_checklist"
-        columns = self.columns(table)
-        steps = sorted({name.split("_due")[0] for name in columns if "_due" in name
-                        and not name.startswith("open_")})
-        if not steps:
-            return []
-        selects = []
-        for step in steps:
-            due = self.col("k", table, f"{step}_due_at", f"{step}_due_date", f"{step}_due_on")
-            done = self.col("k", table, f"{step}_done_at", f"{step}_done_date", f"{step}_done_on")
-            breached = self.col("k", table, f"{step}_breached", f"{step}_is_breached",
-                                f"is_{step}_breached", default="false")
-            opens = self.col("k", table, f"{step}_window_opens_on", f"{step}_opens_on")
-            selects.append(f"""
-                select k.churn_event_id, k.account_id, '{step}' as step,
-                       cast({due} as date) as due_on, cast({done} as date) as done_on,
-                       cast({opens} as date) as opens_on,
-                       coalesce(cast({breached} as boolean), false) as breached,
-                       {self.col("k", table, "owner_id")} as owner_id,
-                       {self.account_columns()}
-                from {table} k left join dim_accounts a using (account_id)""")
-        return self.rows(" union all ".join(selects) + " order by due_on, churn_event_id, step")
-
-    def save_opportunities(self) -> list[dict[str, Any]]:
-        table = "mart_save_opportunities"
-        c = self.col
+        """fct_offboarding_checklist_steps: one row per (churn event, step), meaning decided in dbt."""
         return self.rows(f"""
-            select {c('s', table, 'churn_event_id', 'save_opportunity_id')} as item_id,
-                   s.account_id,
-                   {c('s', table, 'reason_category', 'primary_reason_category', 'reason')} as reason,
-                   {c('s', table, 'amount_at_risk')} as amount_at_risk,
-                   {c('s', table, 'suggested_play')} as suggested_play,
-                   cast({c('s', table, 'notice_at', 'noticed_at')} as date) as notice_on,
-                   {c('s', table, 'notice_stage', 'stage', 'status')} as stage,
-                   {c('s', table, 'play_owner_department')} as play_department,
-                   {c('s', table, 'owner_id')} as owner_id,
+            select k.churn_event_id, k.account_id, k.step_key, k.step_label, k.step_order,
+                   k.churn_status, k.status, k.is_breached, k.alert_state,
+                   cast(k.due_date as date) as due_on, cast(k.done_at as date) as done_on,
+                   k.window_opens_on as opens_on, k.owner_id,
                    {self.account_columns()}
-            from {table} s left join dim_accounts a using (account_id)
-            order by amount_at_risk desc nulls last, item_id
+            from fct_offboarding_checklist_steps k left join dim_accounts a using (account_id)
+            order by k.due_date, k.churn_event_id, k.step_order
         """)
 
-    def reengagement_candidates(self) -> list[dict[str, Any]]:
-        table = "mart_reengagement_candidates"
-        c = self.col
+    def save_opportunities(self) -> list[dict[str, Any]]:
         return self.rows(f"""
-            select r.account_id, r.contact_email, r.trigger, r.reason_category, r.priority,
-                   cast(r.eligible_from as date) as eligible_from,
-                   {c('r', table, 'contact_name')} as contact_name,
-                   {c('r', table, 'trigger_detail', 'detail', 'feature_name')} as trigger_detail,
-                   {c('r', table, 'owner_id')} as owner_id,
+            select s.churn_event_id as item_id, s.account_id, s.reason_category as reason,
+                   s.amount_at_risk, s.suggested_play, cast(s.notice_at as date) as notice_on,
+                   s.notice_stage as stage, s.play_owner_department as play_department,
+                   s.owner_id, {self.account_columns()}
+            from mart_save_opportunities s left join dim_accounts a using (account_id)
+            order by s.amount_at_risk desc nulls last, item_id
+        """)
+
+    def reengagement_people(self) -> list[dict[str, Any]]:
+        """mart_reengagement_people: one row per person, the strongest trigger first."""
+        return self.rows(f"""
+            select r.account_id, r.contact_email, r.contact_name, r.trigger, r.trigger_detail,
+                   r.reason_category, r.priority, cast(r.eligible_from as date) as eligible_from,
+                   cast(r.expires_on as date) as expires_on, r.other_triggers, r.owner_id,
                    {self.account_columns()}
-            from {table} r left join dim_accounts a using (account_id)
-            order by r.priority, r.eligible_from, r.account_id, r.trigger
+            from mart_reengagement_people r left join dim_accounts a using (account_id)
+            order by r.priority, r.eligible_from, r.account_id, r.trigger, r.contact_email
         """)
 
 

@@ -1,11 +1,17 @@
-"""Weekly re-engagement (win-back) lists as CSV and Parquet, with optional CRM write-back."""
+"""Weekly re-engagement (win-back) lists as CSV and Parquet, with optional CRM write-back.
+
+One row per person (mart_reengagement_people): the strongest trigger leads, the others are named.
+A trigger is listed only between its eligible_from and expires_on dates (decided in dbt), and a
+person listed in the last ``publishing.reengagement.contact_cooldown_days`` (the publication
+ledger) is not listed again before the cool-down ends.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import os
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +38,10 @@ DEFAULT_OPENING_LINES = {
                       "before; could we help your new team too?",
 }
 COLUMNS = ["account", "account_id", "contact", "contact_email", "owner", "owner_email", "trigger",
-           "detail", "reason", "priority", "eligible_from", "suggested_opening_line"]
+           "detail", "other_triggers", "reason", "priority", "eligible_from", "expires_on",
+           "suggested_opening_line"]
+DEFAULT_CONTACT_COOLDOWN_DAYS = 90
+PERSON_KIND = "reengagement_person"
 
 
 def publish_reengagement(config: Config, *, now: datetime | None = None,
@@ -42,13 +51,16 @@ def publish_reengagement(config: Config, *, now: datetime | None = None,
     settings = Publishing.from_config(config)
     now = now or datetime.now(UTC)
     today = settings.local_date(now)
+    ledger = Ledger.for_data_dir(config.data_dir)
     with open_marts(config) as con:
-        candidates = [c for c in MartReader(con).reengagement_candidates()
-                      if (as_date(c["eligible_from"]) or today) <= today]
+        people = MartReader(con).reengagement_people()
+    cooldown = int((settings.get("reengagement", {}) or {}).get(
+        "contact_cooldown_days", DEFAULT_CONTACT_COOLDOWN_DAYS))
+    candidates = [c for c in people if is_current(c, today)
+                  and not contacted_recently(ledger, c["contact_email"], today, cooldown)]
     rows = [list_row(c, settings) for c in candidates]
     report = PublishReport()
     label = today.isoformat()
-    ledger = Ledger.for_data_dir(config.data_dir)
     if not rows:
         report.add(kind="reengagement", department="customer_success", period=label,
                    channel=None, status="empty", detail="no eligible candidates today")
@@ -60,12 +72,30 @@ def publish_reengagement(config: Config, *, now: datetime | None = None,
                    channel="file", status="skipped", detail="already written (publication ledger)")
     else:
         path = write_list(rows, DataPaths(config.data_dir).reengagement, label)
+        for candidate in candidates:
+            ledger.record(PERSON_KIND, str(candidate["contact_email"]).lower(), "file",
+                          state=label, target=str(path))
         ledger.record("reengagement", label, "file", target=str(path))
         report.add(kind="reengagement", department="customer_success", period=label,
                    channel="file", status="sent", target=str(path), detail=f"{len(rows)} rows")
     if not dry_run and (write_back or (settings.get("reengagement", {}) or {}).get("write_back")):
         report.extend(write_back_tasks(settings, ledger, candidates, rows, today))
     return report
+
+
+def is_current(candidate: dict[str, Any], today: date) -> bool:
+    """The trigger is news today: eligible and not expired."""
+    eligible = as_date(candidate.get("eligible_from")) or today
+    expires = as_date(candidate.get("expires_on"))
+    return eligible <= today and (expires is None or today <= expires)
+
+
+def contacted_recently(ledger: Ledger, email: object, today: date, cooldown_days: int) -> bool:
+    """Listed in one of the last ``cooldown_days`` days before today (ledger: one entry per
+    person and list date)."""
+    key = str(email or "").lower()
+    return any(ledger.was_sent(PERSON_KIND, key, "file", (today - timedelta(days=n)).isoformat())
+               for n in range(1, cooldown_days + 1))
 
 
 def list_row(candidate: dict[str, Any], settings: Publishing) -> dict[str, Any]:
@@ -82,9 +112,11 @@ def list_row(candidate: dict[str, Any], settings: Publishing) -> dict[str, Any]:
         "owner_email": clean_text(candidate.get("owner_email"), 200),
         "trigger": trigger,
         "detail": detail,
+        "other_triggers": ", ".join(clean_text(t) for t in candidate.get("other_triggers") or []),
         "reason": reason,
         "priority": candidate.get("priority"),
         "eligible_from": as_date(candidate.get("eligible_from")),
+        "expires_on": as_date(candidate.get("expires_on")),
         "suggested_opening_line": opening_line(settings, trigger, account, reason, detail),
     }
 
@@ -132,6 +164,7 @@ def _arrow_schema(rows: list[dict[str, Any]]) -> pa.Schema:
         for row in rows:
             row["priority"] = None if row["priority"] is None else str(row["priority"])
     fields[COLUMNS.index("eligible_from")] = ("eligible_from", pa.date32())
+    fields[COLUMNS.index("expires_on")] = ("expires_on", pa.date32())
     return pa.schema(fields)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import jinja2
 from churnkb.publishers.chart import CHART_HEIGHT, CHART_WIDTH, colour_of
-from churnkb.publishers.content import Cell, Digest, Link, Metric, format_money
+from churnkb.publishers.content import Cell, Digest, Link, Metric, format_money, plural
 from churnkb.publishers.text import escape_markdown, escape_slack, escape_teams, trim
 
 # Slack Block Kit limits (api.slack.com/reference/block-kit/blocks; NOTES.md 8.3).
@@ -35,8 +35,36 @@ def _metric_value(metric: Metric, value: float) -> str:
 
 
 def _metric_line(metric: Metric) -> str:
-    return (f"{metric.label}: {_metric_value(metric, metric.current)} "
-            f"({metric.trend} from {_metric_value(metric, metric.previous)})")
+    return f"{metric.label}: {_metric_value(metric, metric.current)}{_change(metric)}"
+
+
+def _change(metric: Metric) -> str:
+    """" (▲ from 3 the period before)", or nothing for a snapshot figure."""
+    if metric.previous is None:
+        return ""
+    return f" ({metric.trend} from {_metric_value(metric, metric.previous)} the period before)"
+
+
+def metric_groups(digest: Digest) -> list[tuple[str, list[Metric]]]:
+    """Metrics by scope, in order: company-wide first, then the department's slice."""
+    groups: dict[str, list[Metric]] = {}
+    for metric in digest.metrics:
+        groups.setdefault(metric.scope, []).append(metric)
+    return list(groups.items())
+
+
+def _metric_lines(digest: Digest, bullet: str) -> list[str]:
+    lines: list[str] = []
+    for scope, metrics in metric_groups(digest):
+        lines.append(f"{scope}:" if scope else "")
+        lines += [f"{bullet}{_metric_line(m)}" for m in metrics]
+    return lines
+
+
+def theme_line(theme) -> str:  # noqa: ANN001 - content.Theme
+    return (f"{theme.name}: {plural(theme.count, 'mention')} from "
+            f"{plural(theme.accounts, 'account')} ({theme.trend} from {theme.previous} the period "
+            f"before), {format_money(theme.amount)} revenue lost behind it")
 
 
 def pointer_text(digest: Digest) -> str:
@@ -48,25 +76,36 @@ def pointer_text(digest: Digest) -> str:
 def to_markdown(digest: Digest, chart_file: str | None = None) -> str:
     lines = [f"# {escape_markdown(digest.title)}", "",
              f"{digest.period.start} to {digest.period.last_day}", ""]
-    lines += [f"- {escape_markdown(_metric_line(m))}" for m in digest.metrics]
+    for scope, metrics in metric_groups(digest):
+        lines += [f"**{escape_markdown(scope)}**", ""]
+        lines += [f"- {escape_markdown(_metric_line(m))}" for m in metrics]
+        lines.append("")
+    if digest.highlights:
+        lines += [f"- **{escape_markdown(h)}**" for h in digest.highlights] + [""]
     if chart_file:
-        lines += ["", f"![Churn by reason, last {len(digest.chart.periods)} periods]({chart_file})"]
+        lines += ["", f"![{escape_markdown(digest.chart.title)}, last "
+                      f"{len(digest.chart.periods)} periods]({chart_file})"]
     if digest.themes:
-        lines += ["", "## Top themes", "", "| Theme | Mentions | Trend | Revenue behind |",
-                  "|---|---:|---:|---:|"]
-        lines += [f"| {_md_cell(t.name)} | {t.count} | {t.trend} {t.previous} | "
+        lines += ["", "## Top themes", "",
+                  "| Theme | Mentions | Accounts | Period before | Revenue lost behind |",
+                  "|---|---:|---:|---:|---:|"]
+        lines += [f"| {_md_cell(t.name)} | {t.count} | {t.accounts} | {t.trend} {t.previous} | "
                   f"{format_money(t.amount)} |" for t in digest.themes]
     if digest.quotes:
         lines += ["", "## In their words", ""]
-        for q in digest.quotes:
-            source = _md_link("CRM record", q.link) if q.link else ""
-            lines += [f"> {escape_markdown(q.text)}", ">",
-                      f"> {escape_markdown(f'{q.account}, owner {q.owner}, {q.theme}')} {source}", ""]
+        for theme, quotes in quotes_by_theme(digest):
+            lines += [f"### {escape_markdown(theme)}", ""]
+            for q in quotes:
+                source = _md_link("CRM record", q.link) if q.link else ""
+                lines += [f"> {escape_markdown(q.text)}", ">",
+                          f"> {escape_markdown(_quote_source(q))} {source}", ""]
     for table in digest.tables:
         if not table.rows:
             continue
-        lines += ["", f"## {escape_markdown(table.title)}", "",
-                  "| " + " | ".join(table.columns) + " |",
+        lines += ["", f"## {escape_markdown(table.title)}", ""]
+        if table.note:
+            lines += [f"_{escape_markdown(table.note)}_", ""]
+        lines += ["| " + " | ".join(table.columns) + " |",
                   "|" + "---|" * len(table.columns)]
         lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
     return "\n".join(lines).rstrip() + "\n"
@@ -85,16 +124,19 @@ def _md_cell(cell: Cell) -> str:
 def to_text(digest: Digest) -> str:
     lines = [digest.title, "=" * len(digest.title),
              f"{digest.period.start} to {digest.period.last_day}", ""]
-    lines += [f"* {_metric_line(m)}" for m in digest.metrics]
+    lines += _metric_lines(digest, "  * ")
+    if digest.highlights:
+        lines += [""] + [f"! {h}" for h in digest.highlights]
     if digest.themes:
         lines += ["", "Top themes"]
-        lines += [f"  - {t.name}: {t.count} mentions ({t.trend} from {t.previous}), "
-                  f"{format_money(t.amount)} behind it" for t in digest.themes]
+        lines += [f"  - {theme_line(t)}" for t in digest.themes]
     if digest.quotes:
         lines += ["", "In their words"]
-        for q in digest.quotes:
-            lines += [f'  "{q.text}"', f"    {q.account}, owner {q.owner}, {q.theme}"
-                      + (f" <{q.link}>" if q.link else "")]
+        for theme, quotes in quotes_by_theme(digest):
+            lines.append(f"  {theme}")
+            for q in quotes:
+                lines += [f'    "{q.text}"', f"      {_quote_source(q)}"
+                          + (f" <{q.link}>" if q.link else "")]
     for table in digest.tables:
         if table.rows:
             lines += ["", table.title]
@@ -104,6 +146,19 @@ def to_text(digest: Digest) -> str:
     if digest.full_digest_url:
         lines += ["", pointer_text(digest)]
     return "\n".join(lines) + "\n"
+
+
+def quotes_by_theme(digest: Digest) -> list[tuple[str, list]]:
+    """Quotes grouped under the theme each one supports, in theme order."""
+    grouped: dict[str, list] = {}
+    for quote in digest.quotes:
+        grouped.setdefault(quote.theme, []).append(quote)
+    return list(grouped.items())
+
+
+def _quote_source(quote) -> str:  # noqa: ANN001 - content.Quote
+    noted = f", {quote.noted_on.isoformat()}" if quote.noted_on else ""
+    return f"{quote.account}, owner {quote.owner}{noted}"
 
 
 def _text_cell(column: str, cell: Cell) -> str:
@@ -122,13 +177,22 @@ def _jinja() -> jinja2.Environment:
         autoescape=True,  # every CRM value is escaped; the template holds no |safe
         undefined=jinja2.ChainableUndefined,
     )
-    env.globals.update(money=format_money, colour=colour_of)
+    env.globals.update(money=format_money, colour=colour_of, c_nowrap=_nowrap_column)
     return env
+
+
+def _nowrap_column(name: str) -> bool:
+    """Dates and amounts never wrap inside a table cell."""
+    lowered = name.lower()
+    return any(word in lowered for word in ("date", "due", "done", "notice", "noted", "amount",
+                                            "revenue"))
 
 
 def to_html(digest: Digest, chart_src: str | None, preferences_url: str | None = None) -> str:
     return _jinja().get_template("digest.html.j2").render(
         d=digest, chart_src=chart_src, preferences_url=preferences_url,
+        metric_groups=metric_groups(digest), quotes_by_theme=quotes_by_theme(digest),
+        change=_change, value=_metric_value, theme_line=theme_line, plural=plural,
         chart_width=CHART_WIDTH, chart_height=CHART_HEIGHT)
 
 
@@ -152,17 +216,18 @@ def _section(text: str) -> dict[str, Any]:
 
 def _slack_candidates(digest: Digest) -> Iterable[dict[str, Any]]:
     """Blocks in priority order: whatever does not fit is dropped from the end."""
-    yield _section("\n".join(f"*{escape_slack(m.label)}:* {_metric_value(m, m.current)} "
-                             f"({m.trend} from {_metric_value(m, m.previous)})"
-                             for m in digest.metrics))
+    for scope, metrics in metric_groups(digest):
+        yield _section(f"*{escape_slack(scope)}*\n" + "\n".join(
+            f"• {escape_slack(_metric_line(m))}" for m in metrics))
+    if digest.highlights:
+        yield _section("\n".join(f"*{escape_slack(h)}*" for h in digest.highlights))
     if digest.themes:
         yield _section("*Top themes*\n" + "\n".join(
-            f"• {escape_slack(t.name)}: {t.count} ({t.trend} from {t.previous}), "
-            f"{format_money(t.amount)} behind it" for t in digest.themes))
-    for q in digest.quotes:
-        yield _section(f"> {escape_slack(q.text)}\n{escape_slack(q.account)}, owner "
-                       f"{escape_slack(q.owner)}, {escape_slack(q.theme)}"
-                       + (f" · {_slack_link('CRM record', q.link)}" if q.link else ""))
+            f"• {escape_slack(theme_line(t))}" for t in digest.themes))
+    for theme, quotes in quotes_by_theme(digest):
+        yield _section(f"*{escape_slack(theme)}*\n" + "\n".join(
+            f"> {escape_slack(q.text)}\n{escape_slack(_quote_source(q))}"
+            + (f" · {_slack_link('CRM record', q.link)}" if q.link else "") for q in quotes))
     for table in digest.tables:
         if not table.rows:
             continue
@@ -208,7 +273,7 @@ def to_slack(digest: Digest) -> dict[str, Any]:
     if truncated:
         footer["elements"][0]["text"] = escape_slack(f"Trimmed to fit Slack. {pointer}")
     blocks.append(footer)
-    fallback = f"{digest.title}: " + "; ".join(_metric_line(m) for m in digest.metrics)
+    fallback = digest.subject.removeprefix("[churnkb] ")
     return {"text": escape_slack(trim(fallback, SLACK_FALLBACK_CHARS)), "blocks": blocks}
 
 
@@ -231,24 +296,25 @@ def _teams_cell(cell: Cell) -> str:
 def _teams_body(digest: Digest) -> list[dict[str, Any]]:
     body: list[dict[str, Any]] = [
         _text_block(escape_teams(digest.title), size="Large", weight="Bolder"),
-        {"type": "FactSet", "facts": [
-            {"title": m.label, "value": f"{_metric_value(m, m.current)} ({m.trend} from "
-                                        f"{_metric_value(m, m.previous)})"}
-            for m in digest.metrics]},
     ]
+    for scope, metrics in metric_groups(digest):
+        body.append(_text_block(escape_teams(scope), weight="Bolder"))
+        body.append({"type": "FactSet", "facts": [
+            {"title": m.label, "value": f"{_metric_value(m, m.current)}{_change(m)}"}
+            for m in metrics]})
+    body += [_text_block(escape_teams(h), weight="Bolder") for h in digest.highlights]
     if digest.themes:
         body.append(_text_block("Top themes", weight="Bolder", separator=True))
-        body.append({"type": "FactSet", "facts": [
-            {"title": escape_teams(t.name), "value": f"{t.count} ({t.trend} from {t.previous}), "
-                                                     f"{format_money(t.amount)}"}
-            for t in digest.themes]})
-    for q in digest.quotes:
-        source = f" · [CRM record]({_teams_url(q.link)})" if q.link else ""
-        body.append({"type": "Container", "style": "emphasis", "items": [
-            _text_block(f"“{escape_teams(q.text)}”", isSubtle=False),
-            _text_block(escape_teams(f"{q.account}, owner {q.owner}, {q.theme}") + source,
-                        isSubtle=True, size="Small"),
-        ]})
+        body += [_text_block(escape_teams(theme_line(t)), spacing="None") for t in digest.themes]
+    for theme, quotes in quotes_by_theme(digest):
+        body.append(_text_block(escape_teams(theme), weight="Bolder", separator=True))
+        for q in quotes:
+            source = f" · [CRM record]({_teams_url(q.link)})" if q.link else ""
+            body.append({"type": "Container", "style": "emphasis", "items": [
+                _text_block(f"“{escape_teams(q.text)}”", isSubtle=False),
+                _text_block(escape_teams(_quote_source(q)) + source, isSubtle=True,
+                            size="Small"),
+            ]})
     for table in digest.tables:
         if table.rows:
             body.append(_text_block(escape_teams(table.title), weight="Bolder", separator=True))
@@ -262,7 +328,8 @@ def _teams_message(digest: Digest, body: list[dict[str, Any]]) -> dict[str, Any]
         "type": "AdaptiveCard",
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "version": "1.4",
-        "fallbackText": escape_teams(digest.subject),
+        # fallbackText is plain text (notifications, old clients): no markdown escapes.
+        "fallbackText": digest.subject,
         "body": body,
     }
     url = digest.full_digest_url

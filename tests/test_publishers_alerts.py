@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import duckdb
 import pytest
 from churnkb.publishers.alerts import publish_alerts
 from churnkb.publishers.failures import notify_failure
@@ -24,28 +25,45 @@ def _alerted(receiver, index: int) -> list[str]:
     return [b["text"]["text"] for b in receiver.payloads[index]["blocks"] if b["type"] == "section"]
 
 
-def test_alerts_cover_sla_breaches_deadlines_and_big_saves(alert_config, slack_receiver):
+def test_alerts_are_labelled_by_their_step_and_never_list_an_item_twice(alert_config,
+                                                                        slack_receiver):
     report = publish_alerts(alert_config, now=NOW)
     assert report.sent == 2 and report.failed == 0
     record = json.loads((DataPaths(alert_config.data_dir).alerts / "2026-11-25.json").read_text())
-    kinds = sorted({(i["alert_type"], i["state"]) for i in record["new_or_changed"]})
-    assert kinds == [("handover", "due soon"), ("save", "open at 52,000"),
-                     ("unacknowledged", "overdue")]
-    saves = [i for i in record["new_or_changed"] if i["alert_type"] == "save"]
+    items = record["new_or_changed"]
+    kinds = sorted({(i["alert_type"], i["title"], i["state"]) for i in items})
+    assert kinds == [
+        ("acknowledge", "Acknowledge the cancellation notice", "overdue"),
+        ("data_handover", "Data hand-over", "due soon"),
+        ("followup", "30-day follow-up", "due soon"),
+        ("save", "Save opportunity above the threshold", "open at 52,000"),
+    ]
+    keys = [(i["alert_type"], i["item_id"]) for i in items]
+    assert len(keys) == len(set(keys)) == 6 * 3 + 1
+    saves = [i for i in items if i["alert_type"] == "save"]
     assert [s["account"] for s in saves] == ["Account 02 Ltd"]  # 5,000 is under the threshold
     assert slack_receiver.violations == []
-    assert len(_alerted(slack_receiver, 0)) == 13
+    lines = _alerted(slack_receiver, 0)
+    assert len(lines) == 19 and len(set(lines)) == 19
+    assert not any("feedback" in line.lower() and "acknowledge" in line.lower() for line in lines)
 
 
 def test_an_alert_is_repeated_only_when_its_state_changes(alert_config, slack_receiver):
     publish_alerts(alert_config, now=NOW)
     rerun = publish_alerts(alert_config, now=NOW + timedelta(hours=2))
     assert rerun.sent == 0 and {i["status"] for i in rerun.items} == {"skipped"}
+    # A later build: the hand-overs are now overdue, two acknowledgements were done since.
+    con = duckdb.connect(str(DataPaths(alert_config.data_dir).warehouse))
+    con.execute("update fct_offboarding_checklist_steps set alert_state = 'overdue', "
+                "status = 'missing' where step_key = 'data_handover'")
+    con.execute("update fct_offboarding_checklist_steps set alert_state = null, status = 'late', "
+                "done_at = timestamp '2026-11-26 10:00' where step_key = 'acknowledge' "
+                "and churn_event_id in ('cur-0', 'cur-1')")
+    con.close()
     later = publish_alerts(alert_config, now=NOW + timedelta(days=3))
     assert later.sent == 2
     changed = _alerted(slack_receiver, 1)
-    assert len(changed) == 12  # 6 hand-overs now missed, 6 follow-ups now due
-    assert all("(missed)" in line or "follow-up due (due)" in line for line in changed)
+    assert len(changed) == 6 and all("Data hand-over (overdue)" in line for line in changed)
     assert len(slack_receiver.payloads) == 2
 
 

@@ -70,11 +70,12 @@ def test_email_arrives_with_both_parts_inline_chart_and_headers(wired):
     assert received.rcpt_to == ["team@example.com"]
     message = email.message_from_bytes(received.data, policy=email.policy.default)
     assert message.get_content_type() == "multipart/alternative"
-    assert message["Subject"].startswith("[churnkb] ") and " churned, " in message["Subject"]
+    assert message["Subject"].startswith("[churnkb] ") and " churned company-wide (" in message[
+        "Subject"]
     assert message["From"] == "churnkb@example.com" and message["Message-ID"]
     plain = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
-    assert "Churned accounts:" in plain and "Accounts behind it" in plain
+    assert "Company-wide:" in plain and "Churned accounts:" in plain and "Routed to " in plain
     related = [p for p in message.walk() if p.get_content_type() == "multipart/related"]
     assert related, "the HTML part and its chart must be multipart/related"
     image = next(p for p in message.walk() if p.get_content_type() == "image/png")
@@ -93,7 +94,7 @@ def test_slack_and_teams_payloads_respect_limits(wired):
     assert blocks[0]["type"] == "header" and "Churn digest" in blocks[0]["text"]["text"]
     assert "Full digest:" in json.dumps(blocks[-1])
     card = teams.payloads[0]["attachments"][0]["content"]
-    assert card["type"] == "AdaptiveCard" and card["fallbackText"].startswith("\\[churnkb\\]")
+    assert card["type"] == "AdaptiveCard" and card["fallbackText"].startswith("[churnkb] ")
 
 
 def test_rerun_of_a_period_sends_nothing_new(wired):

@@ -62,7 +62,7 @@ def _assert_inert(text: str, where: str, *, plain: bool = False) -> None:
 def test_digest_files_are_inert_and_small(hostile_run):
     data_dir = hostile_run[0]
     folder = DataPaths(data_dir).digests("2026-W47")
-    files = [p for p in folder.iterdir() if p.suffix != ".png"]
+    files = [p for p in folder.iterdir() if p.suffix not in (".png", ".svg")]
     assert len(files) == 25
     for path in files:
         text = path.read_text(encoding="utf-8")

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import struct
-import zlib
 from datetime import date
 
-from churnkb.publishers.chart import ChartData, render_chart
+from churnkb.publishers.chart import (
+    CATEGORY_COLOURS,
+    CHART_HEIGHT,
+    CHART_WIDTH,
+    ChartData,
+    render_chart,
+    render_chart_svg,
+)
 from churnkb.publishers.periods import last_complete_period, period_containing
 from churnkb.publishers.text import (
     clean_text,
@@ -41,15 +47,27 @@ def test_csv_formula_prefixes_are_neutralised():
         "'=1+1", "'+1", "'-1", "'@SUM(A1)", "'\tx", "'\rx", "ok", 5]
 
 
-def test_chart_is_a_valid_png_of_the_requested_size():
-    data = ChartData(["a", "b"], ["01", "02"], {"product": [1, 2], "pricing": [3, 0]})
-    png = render_chart(data, width=120, height=80)
+def test_chart_renders_png_and_svg_with_year_labelled_periods_and_the_okabe_ito_palette():
+    data = ChartData(["2026-W46", "2026-W47"], ["46", "47"], {"product": [1, 2], "pricing": [3, 0]},
+                     title="Churned accounts routed to Product, by reason")
+    png = render_chart(data)
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = struct.unpack(">II", png[16:24])
-    assert (width, height) == (120, 80)
-    idat_length = struct.unpack(">I", png[33:37])[0]
-    raw = zlib.decompress(png[41 : 41 + idat_length])
-    assert len(raw) == 80 * (1 + 120 * 3)
+    assert (width, height) == (CHART_WIDTH * 2, CHART_HEIGHT * 2)  # drawn at 2x for sharp screens
+    svg = render_chart_svg(data).decode()
+    assert svg.lstrip().startswith(("<?xml", "<svg"))
+    for text in ("2026 W46", "2026 W47", "Churned accounts routed to Product", "product", "pricing"):
+        assert text in svg, text
+    assert CATEGORY_COLOURS["product"].lower() in svg.lower()
+    assert render_chart_svg(data) == render_chart_svg(data)  # deterministic output
+
+
+def test_monthly_chart_labels_name_the_month_and_year():
+    data = ChartData(["2026-10", "2026-11"], ["10", "11"], {"pricing": [1000.0, 2500.0]},
+                     measure="revenue")
+    svg = render_chart_svg(data).decode()
+    assert "Oct 2026" in svg and "Nov 2026" in svg and "2k" in svg
+
 
 
 def test_periods():

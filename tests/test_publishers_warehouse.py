@@ -30,7 +30,7 @@ def _events_in(data_dir, start, end):
         return con.execute("""
             select a.account_name, e.primary_reason_category
             from fct_churn_events e join dim_accounts a using (account_id)
-            where cast(coalesce(e.churned_at, e.notice_at) as date) between ? and ?""",
+            where e.churn_status = 'churned' and cast(e.churned_at as date) between ? and ?""",
                            [start, end]).fetchall()
     finally:
         con.close()
