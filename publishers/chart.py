@@ -14,6 +14,8 @@ distinguishable with the common colour-vision deficiencies.
 from __future__ import annotations
 
 import io
+import os
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 
@@ -56,6 +58,9 @@ def colour_of(category: str) -> str:
 
 @cache
 def _pyplot():  # noqa: ANN202 - the pyplot module
+    # matplotlib caches its font list in ~/.config or ~/.cache unless told otherwise; churnkb
+    # writes nothing outside its data directory and the system temp directory.
+    os.environ.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "churnkb-matplotlib"))
     import matplotlib
 
     matplotlib.use("Agg")  # no display, no GUI toolkit
