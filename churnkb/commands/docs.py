@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import signal
+import threading
 from pathlib import Path
 
 from churnkb.commands.common import EXIT_OK, CommandError
@@ -41,8 +43,21 @@ def run_docs(args: argparse.Namespace) -> int:
 
 
 def serve(folder: Path, port: int) -> None:
+    """Serve until Ctrl-C; then stop the server cleanly and report the interrupt (exit 130)."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        stopped = threading.Event()
+
+        def stop(signum: int, frame: object) -> None:
+            stopped.set()  # shutdown() waits for serve_forever, so it cannot run in this thread
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        previous = signal.signal(signal.SIGINT, stop)
         print(f"serving the catalogue at http://127.0.0.1:{server.server_address[1]}/ "
               "(Ctrl-C to stop)", flush=True)
-        server.serve_forever()
+        try:
+            server.serve_forever()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    if stopped.is_set():
+        raise KeyboardInterrupt
