@@ -95,6 +95,10 @@ def dbt_vars(config: Config) -> dict[str, Any]:
         "hs_cancellation_ticket_categories": list(
             hubspot.get("cancellation_ticket_categories", ["CANCELLATION"])
         ),
+        "hs_extra_text_properties": {
+            object_type: list(names or [])
+            for object_type, names in (hubspot.get("extra_text_properties") or {}).items()
+        },
     }
     # Optional warehouse settings; the dbt project's own defaults apply when absent.
     for key in (

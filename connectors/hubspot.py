@@ -40,7 +40,7 @@ from churnkb.secrets import get_secret, redact
 log = logging.getLogger(__name__)
 
 OBJECT_STREAMS = ("companies", "contacts", "deals", "tickets", "notes", "tasks",
-                  "feedback_submissions")
+                  "feedback_submissions", "calls", "meetings", "emails")
 SNAPSHOT_STREAMS = ("owners", "deal_pipelines", "ticket_pipelines")
 CURSOR_PROPERTY = {"contacts": "lastmodifieddate"}
 DEFAULT_CURSOR = "hs_lastmodifieddate"
@@ -50,7 +50,8 @@ ASSOCIATION_COLUMNS = ["from_id", "to_id", "association_type_id", "association_c
 OWNER_COLUMNS = ["id", "email", "first_name", "last_name", "user_id", "archived", "created_at",
                  "updated_at"]
 PIPELINE_COLUMNS = ["pipeline_id", "pipeline_label", "stage_id", "stage_label", "is_closed",
-                    "probability", "display_order"]
+                    "probability", "display_order", "ticket_state"]
+DEFAULT_ARCHIVED_EVERY_HOURS = 24.0
 MAX_ASSOCIATION_INPUTS = 1000
 LIST_PAGE_SIZE = 100
 URL_PROPERTY_BUDGET = 6000  # characters of ?properties=... a GET may carry (414 at about 16k)
@@ -110,7 +111,9 @@ def pipeline_rows(pipelines: list[dict[str, Any]]) -> list[dict[str, Any]]:
                          "stage_id": stage.get("id"), "stage_label": stage.get("label"),
                          "is_closed": metadata.get("isClosed"),
                          "probability": metadata.get("probability"),
-                         "display_order": stage.get("displayOrder")})
+                         "display_order": stage.get("displayOrder"),
+                         # ticket stages carry only ticketState (OPEN/CLOSED), no isClosed
+                         "ticket_state": metadata.get("ticketState")})
     return rows
 
 
@@ -267,7 +270,8 @@ class HubSpotObjectStream:
         if state.cursor and not ctx.full_refresh:
             start = parse_timestamp(state.cursor) - self.lookback
         self._search_pass(landing, start, ctx.run_start, "0")
-        self._archived_pass(ctx, landing)
+        if self._archived_pass_due(ctx, landing):
+            self._archived_pass(ctx, landing)
 
     def checkpoint(self, ctx: RunContext, landing: StreamLanding) -> None:
         self.checkpoint_floor(landing)
@@ -320,6 +324,16 @@ class HubSpotObjectStream:
             if not results or not (page.get("paging") or {}).get("next"):
                 return
             floor = str(max(int(obj["id"]) for obj in results))
+
+    def _archived_pass_due(self, ctx: RunContext, landing: StreamLanding) -> bool:
+        """The archived list cannot be filtered by archivedAt, so each pass pages through every
+        archived record: run it on its own cadence (``archived_every_hours``, default daily), not
+        every hourly run. Deletes then reach the warehouse within that interval."""
+        last = landing.state.extra.get("archived_cursor")
+        if ctx.full_refresh or not last:
+            return True
+        every = float(self.settings.get("archived_every_hours", DEFAULT_ARCHIVED_EVERY_HOURS))
+        return ctx.run_start - parse_timestamp(last) >= timedelta(hours=every)
 
     def _archived_pass(self, ctx: RunContext, landing: StreamLanding) -> None:
         """Archived records (deletions) since the last pass; search never returns them."""

@@ -31,13 +31,25 @@ from churnkb.sandbox.truth import (
     RETAINED,
     SAVED,
     CustomerTruth,
+    FeedbackText,
     GroundTruth,
     MovedChampion,
 )
 
 DEFAULT_NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
 SALESFORCE_OBJECTS = ("User", "Account", "Contact", "Opportunity", "Case", "Task", "Note")
-HUBSPOT_OBJECTS = ("companies", "contacts", "deals", "tickets", "notes", "tasks", "feedback_submissions")
+HUBSPOT_OBJECTS = ("companies", "contacts", "deals", "tickets", "notes", "tasks", "feedback_submissions",
+                   "calls", "meetings", "emails")
+HUBSPOT_ENGAGEMENTS = ("notes", "tasks", "feedback_submissions", "calls", "meetings", "emails")
+# Where a HubSpot exit interview is logged (most are logged as the call or meeting they were).
+HS_EXIT_INTERVIEW_OBJECTS = (("notes", 0.4), ("calls", 0.35), ("meetings", 0.25))
+HS_DEAL_DESCRIPTION_SHARE = 0.45  # lost renewals whose deal description sums up why
+HS_EXTRA_FIELD_SHARE = 0.3  # lost renewals with the portal's own long-text property filled
+HS_EXTRA_TEXT_PROPERTY = "churn_notes"  # that property (named in the config's extra_text_properties)
+HS_EXIT_EMAIL_SHARE = 0.35  # churners who also wrote why in their cancellation e-mail
+HS_MULTI_CATEGORY_SHARE = 0.3  # cancellation tickets with a second checkbox value
+HS_EPOCH_DATE_SHARE = 0.5  # date properties sent as epoch milliseconds rather than ISO dates
+CALL_CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"  # HubSpot's "Connected" disposition id
 RANDOM_DELETE_SHARE = 0.03  # ordinary tasks, support cases, notes and non-champion contacts
 MOVED_CHAMPION_SHARE = 0.2  # of churned, not-deleted customers
 
@@ -56,6 +68,9 @@ ASSOC = {
     ("tasks", "companies"): 192,
     ("tasks", "contacts"): 204,
     ("tasks", "deals"): 216,
+    ("calls", "contacts"): 194, ("calls", "companies"): 182, ("calls", "deals"): 206,
+    ("meetings", "contacts"): 200, ("meetings", "companies"): 188, ("meetings", "deals"): 212,
+    ("emails", "contacts"): 198, ("emails", "companies"): 186, ("emails", "deals"): 210,
 }
 SF_OPEN_STAGES = (("Qualification", 10.0), ("Needs Analysis", 20.0), ("Proposal/Price Quote", 75.0),
                   ("Negotiation/Review", 90.0))
@@ -158,6 +173,9 @@ class _WorldBuilder:
     def __init__(self, accounts: int, seed: int, now: datetime) -> None:
         self.accounts, self.seed, self.now = accounts, seed, now
         self.rng = random.Random(seed)
+        # HubSpot's extra feedback places draw from their own stream, so adding them leaves
+        # every other generated record as it was for a seed.
+        self.hs_rng = random.Random(seed * 7919 + 17)
         self.sf_ids, self.hs_ids = SalesforceIds(), HubSpotIds()
         self.sf: dict[str, list[dict]] = {name: [] for name in SALESFORCE_OBJECTS}
         self.hs: dict[str, list[dict]] = {name: [] for name in HUBSPOT_OBJECTS}
@@ -260,7 +278,7 @@ class _WorldBuilder:
         record_id = self.hs_ids.next(object_type)
         modified = min(max(modified or created, created), self.now)
         props = {name: hs_value(value) for name, value in properties.items()}
-        created_prop = "hs_createdate" if object_type in ("notes", "tasks", "feedback_submissions") else "createdate"
+        created_prop = "hs_createdate" if object_type in HUBSPOT_ENGAGEMENTS else "createdate"
         modified_prop = "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
         props[created_prop] = hs_datetime(created)
         props[modified_prop] = hs_datetime(modified)
@@ -469,6 +487,7 @@ class _WorldBuilder:
         self._hs_support_tickets(story, ids)
         self._hs_ordinary_tasks(story, ids, share=1.0 if story.home == "hubspot" else 0.3)
         self._hs_ordinary_notes(story, ids)
+        self._hs_ordinary_engagements(story, ids)
 
     def _hs_contact(self, story: Story, company_id: str, person: Person, created: datetime,
                     deleted: bool = False) -> str:
@@ -482,7 +501,8 @@ class _WorldBuilder:
 
     def _hs_deal(self, story: Story, ids: _Ids, *, name: str, deal_type: str, stage: str,
                  probability: str, amount: float, close: date, created: datetime, modified: datetime,
-                 loss_reason: str | None = None) -> str:
+                 loss_reason: str | None = None, description: str | None = None,
+                 churn_notes: str | None = None) -> str:
         closed = stage in ("closedwon", "closedlost")
         deal_id = self._hs("deals", created, modified, story, {
             "dealname": name, "amount": amount, "closedate": close, "dealstage": stage, "pipeline": "default",
@@ -490,6 +510,7 @@ class _WorldBuilder:
             "closed_won_reason": None, "hubspot_owner_id": self.hs_owners[story.owner_index]["id"],
             "hs_is_closed": closed, "hs_is_closed_won": stage == "closedwon",
             "hs_is_closed_lost": stage == "closedlost", "hs_deal_stage_probability": probability,
+            "description": description, HS_EXTRA_TEXT_PROPERTY: churn_notes,
         })
         self._associate("deals", deal_id, "companies", ids.hs_company)
         self._associate("deals", deal_id, "contacts", ids.hs_contacts[0])
@@ -574,6 +595,30 @@ class _WorldBuilder:
                 "hubspot_owner_id": self.hs_owners[story.owner_index]["id"]}, archived=self._randomly_deleted())
             self._associate("notes", note_id, "companies", ids.hs_company)
 
+    def _hs_ordinary_engagements(self, story: Story, ids: _Ids) -> None:
+        """Everyday logged calls, meetings and e-mails (check-ins, QBRs): not exit feedback."""
+        rng, owner = self.hs_rng, self.hs_owners[story.owner_index]["id"]
+        for _ in range(rng.randint(0, 3)):
+            moment = story.created_at + timedelta(days=rng.randint(15, 330), hours=rng.randint(8, 17))
+            if moment >= self._until(story) - timedelta(days=120):
+                continue
+            object_type = rng.choice(("calls", "calls", "meetings", "emails"))
+            body = f"<p>{rng.choice(phrases.ORDINARY_NOTES)}</p>"
+            properties = {
+                "calls": {"hs_call_title": "Check-in call", "hs_call_body": body, "hs_call_direction": "OUTBOUND",
+                          "hs_call_disposition": CALL_CONNECTED, "hs_call_status": "COMPLETED"},
+                "meetings": {"hs_meeting_title": "Quarterly business review", "hs_meeting_body": body,
+                             "hs_meeting_outcome": rng.choice(("COMPLETED", "RESCHEDULED", "NO_SHOW")),
+                             "hs_meeting_start_time": moment},
+                "emails": {"hs_email_subject": "Quick check-in", "hs_email_html": body,
+                           "hs_email_text": body.removeprefix("<p>").removesuffix("</p>"),
+                           "hs_email_direction": "EMAIL", "hs_email_status": "SENT"},
+            }[object_type]
+            record_id = self._hs(object_type, moment, moment, story, {
+                **properties, "hs_timestamp": moment, "hubspot_owner_id": owner})
+            self._associate(object_type, record_id, "companies", ids.hs_company)
+            self._associate(object_type, record_id, "contacts", ids.hs_contacts[0])
+
     def _nps(self, story: Story, ids: _Ids) -> tuple[int, ...]:
         """Half-yearly NPS answers by the champion; they drop in the 200 days before a notice."""
         rng, scores = self.rng, []
@@ -620,8 +665,19 @@ class _WorldBuilder:
             note_id, text = self._exit_note(story, ids)
             truth.exit_note_ids = (note_id,)
             truth.exit_note_lang = story.exit_note_lang
+            if story.home == "hubspot":
+                self._record_hs_exit_interview(truth, ids, note_id, text)
             if story.feature in text:
                 truth.requested_feature = phrases.FEATURE_SLUGS[story.feature]
+        if story.home == "hubspot":
+            self._hs_exit_email(story, ids, truth)
+
+    def _record_hs_exit_interview(self, truth: CustomerTruth, ids: _Ids, record_id: str, text: str) -> None:
+        object_type = next(t for t in ("notes", "calls", "meetings")
+                           if self.hs[t] and self.hs[t][-1]["id"] == record_id)
+        truth.feedback_texts.append(FeedbackText(
+            "hubspot", f"hubspot_{object_type[:-1]}", object_type, record_id, text,
+            _hs_churn_record(truth, ids)))
 
     def _stated_value(self, story: Story, system: str) -> str | None:
         """The reason a rep picked (Salesforce picklist) or typed (HubSpot free text)."""
@@ -707,6 +763,7 @@ class _WorldBuilder:
             ids.renewal["hubspot"] = deal_id
             records.append(("hubspot", "deals", deal_id))
             truth.stated_reasons["hubspot.deals.closed_lost_reason"] = reason
+            self._hs_deal_texts(story, deal_id, truth)
         if story.status == AT_RISK:
             ids.renewal["hubspot"] = self._hs_deal(
                 story, ids, name=f"{story.name} Renewal {story.effective_at.year}", deal_type="existingbusiness",
@@ -717,17 +774,74 @@ class _WorldBuilder:
             closed, closed_at, outcome = self._notice_outcome(story)
             ticket_id = self._hs_ticket(
                 story, ids, opened=story.notice_at, subject=self.rng.choice(phrases.CANCELLATION_SUBJECTS),
-                content=self._cancellation_message(story, reason), category="CANCELLATION",
+                content=self._cancellation_message(story, reason), category=self._hs_cancellation_category(),
                 stage="4" if closed else self.rng.choice(("1", "2", "3")), closed_at=closed_at,
                 priority="HIGH" if story.annual_amount >= 20_000 else "MEDIUM",
                 extra={"cancellation_reason": reason,
-                       "cancellation_effective_date": story.effective_at.date().isoformat(),
+                       "cancellation_effective_date": self._hs_date(story.effective_at.date()),
                        "cancellation_outcome": outcome})
             self._associate("tickets", ticket_id, "deals", ids.renewal.get("hubspot"))
             ids.notice["hubspot"] = ticket_id
             records.append(("hubspot", "tickets", ticket_id))
             truth.stated_reasons["hubspot.tickets.cancellation_reason"] = reason
         return records
+
+    def _hs_cancellation_category(self) -> str:
+        """A multiple-checkbox value: sometimes a second category is ticked with CANCELLATION."""
+        if self.hs_rng.random() < HS_MULTI_CATEGORY_SHARE:
+            return self.hs_rng.choice(("BILLING_ISSUE;CANCELLATION", "CANCELLATION;PRODUCT_ISSUE"))
+        return "CANCELLATION"
+
+    def _hs_date(self, day: date) -> str:
+        """A HubSpot date property: epoch milliseconds at midnight UTC, or an ISO date."""
+        if self.hs_rng.random() < HS_EPOCH_DATE_SHARE:
+            return str(int(datetime.combine(day, time(0), tzinfo=UTC).timestamp() * 1000))
+        return day.isoformat()
+
+    def _hs_exit_summary(self, story: Story) -> str:
+        """A rep's short account of why, as typed into a deal field (plain text)."""
+        note = compose_exit_note(self.hs_rng, story.reasons, contact=story.people[0].full_name,
+                                 competitor=story.competitor, feature=story.feature, lang="en")
+        return " ".join(p for p in note.paragraphs if p)
+
+    def _hs_deal_texts(self, story: Story, deal_id: str, truth: CustomerTruth) -> None:
+        """Exit summaries typed into the lost deal's description and the portal's own field."""
+        deal = self.hs["deals"][-1]
+        assert deal["id"] == deal_id
+        churn_record = ("hubspot", "deals", deal_id)
+        if self.hs_rng.random() < HS_DEAL_DESCRIPTION_SHARE:
+            text = self._hs_exit_summary(story)
+            deal["properties"]["description"] = text
+            truth.feedback_texts.append(FeedbackText("hubspot", "hubspot_deal_description", "deals",
+                                                     deal_id, text, churn_record))
+        if self.hs_rng.random() < HS_EXTRA_FIELD_SHARE:
+            text = self._hs_exit_summary(story)
+            deal["properties"][HS_EXTRA_TEXT_PROPERTY] = text
+            truth.feedback_texts.append(FeedbackText("hubspot", "hubspot_extra_field", "deals",
+                                                     deal_id, text, churn_record))
+
+    def _hs_exit_email(self, story: Story, ids: _Ids, truth: CustomerTruth) -> None:
+        """The champion's cancellation e-mail saying why (HTML and plain text, inbound)."""
+        if story.status != CHURNED or self.hs_rng.random() >= HS_EXIT_EMAIL_SHARE:
+            return
+        rng, champion = self.hs_rng, story.people[0]
+        note = compose_exit_note(rng, story.reasons, contact=champion.full_name, competitor=story.competitor,
+                                 feature=story.feature, lang="en")
+        sent = min(story.notice_at + timedelta(minutes=rng.randint(5, 600)), self.now)
+        text = "We have decided not to renew.\n" + note.as_text()
+        html = ('<div dir="auto"><p>Hi,</p><p>We have decided not to renew.</p>'
+                f"{note.as_html(rng)}<p>Regards,<br>{champion.full_name}</p></div>")
+        email_id = self._hs("emails", sent, sent, story, {
+            "hs_email_subject": rng.choice(("Cancelling our subscription", "Re: Your renewal",
+                                            "Not renewing")),
+            "hs_email_text": text + f"\nRegards,\n{champion.full_name}", "hs_email_html": html,
+            "hs_email_direction": "INCOMING_EMAIL", "hs_email_status": "SENT", "hs_timestamp": sent,
+            "hubspot_owner_id": self.hs_owners[story.owner_index]["id"]})
+        self._associate("emails", email_id, "companies", ids.hs_company)
+        self._associate("emails", email_id, "contacts", ids.hs_contacts[0])
+        self._associate("emails", email_id, "deals", ids.renewal.get("hubspot"))
+        truth.feedback_texts.append(FeedbackText(
+            "hubspot", "hubspot_email", "emails", email_id, text, _hs_churn_record(truth, ids)))
 
     def _checklist_activities(self, story: Story):
         """(step, subject, due, completed, created) for each checklist step that has an activity.
@@ -771,15 +885,43 @@ class _WorldBuilder:
             return self._sf("Note", written, written, story, {
                 "ParentId": parent, "Title": f"Exit interview - {story.name}", "Body": note.as_text(),
                 "IsPrivate": False, "OwnerId": self.sf_users[story.owner_index]}), note.as_text()
-        note_id = self._hs("notes", written, written, story, {
-            "hs_note_body": note.as_html(rng), "hs_timestamp": written,
-            "hubspot_owner_id": self.hs_owners[story.owner_index]["id"]})
-        self._associate("notes", note_id, "companies", ids.hs_company)
-        self._associate("notes", note_id, "contacts", ids.hs_contacts[0])
-        self._associate("notes", note_id, "deals", ids.renewal.get("hubspot"))
-        if ids.notice.get("hubspot") and rng.random() < 0.5:
+        object_type = self._hs_exit_interview_object()
+        body = note.as_html(rng)
+        note_id = self._hs(object_type, written, written, story,
+                           self._hs_exit_interview_properties(story, object_type, body, written))
+        self._associate(object_type, note_id, "companies", ids.hs_company)
+        self._associate(object_type, note_id, "contacts", ids.hs_contacts[0])
+        self._associate(object_type, note_id, "deals", ids.renewal.get("hubspot"))
+        if ids.notice.get("hubspot") and rng.random() < 0.5 and object_type == "notes":
             self._associate("notes", note_id, "tickets", ids.notice["hubspot"])
         return note_id, note.as_text()
+
+    def _hs_exit_interview_object(self) -> str:
+        roll, total = self.hs_rng.random(), 0.0
+        for object_type, share in HS_EXIT_INTERVIEW_OBJECTS:
+            total += share
+            if roll < total:
+                return object_type
+        return "notes"
+
+    def _hs_exit_interview_properties(self, story: Story, object_type: str, body: str,
+                                      written: datetime) -> dict:
+        """The exit interview as a note, a logged call or a meeting with its notes."""
+        owner = self.hs_owners[story.owner_index]["id"]
+        rng, champion = self.hs_rng, story.people[0].full_name
+        if object_type == "calls":
+            title = rng.choice((f"Exit interview - {story.name}", f"Call with {champion}"))
+            return {"hs_call_title": title, "hs_call_body": body, "hs_call_disposition": CALL_CONNECTED,
+                    "hs_call_direction": "OUTBOUND", "hs_call_status": "COMPLETED",
+                    "hs_call_duration": rng.randint(900, 3600) * 1000, "hs_timestamp": written,
+                    "hubspot_owner_id": owner}
+        if object_type == "meetings":
+            start = written - timedelta(minutes=rng.randint(30, 60))
+            title = rng.choice((f"Exit interview - {story.name}", f"{story.name} / offboarding"))
+            return {"hs_meeting_title": title, "hs_meeting_body": body, "hs_meeting_outcome": "COMPLETED",
+                    "hs_meeting_start_time": start, "hs_meeting_end_time": written,
+                    "hs_timestamp": start, "hubspot_owner_id": owner}
+        return {"hs_note_body": body, "hs_timestamp": written, "hubspot_owner_id": owner}
 
     # --- champions who move ------------------------------------------------------------------
 
@@ -815,6 +957,14 @@ class _WorldBuilder:
                              contact_id=contact_id, joined_at=joined)
 
 
+def _hs_churn_record(truth: CustomerTruth, ids: _Ids) -> tuple[str, str, str] | None:
+    """The HubSpot churn record a text is associated with: the lost deal (texts hang on it)."""
+    deal = ids.renewal.get("hubspot")
+    if deal and ("hubspot", "deals", deal) in truth.churn_records:
+        return ("hubspot", "deals", deal)
+    return None
+
+
 def _pipelines(now: datetime) -> dict[str, list[dict]]:
     """Deal and ticket pipelines as ``GET /crm/v3/pipelines/{deals,tickets}`` lists them."""
     stamp = hs_datetime(now - timedelta(days=HISTORY_DAYS + 200))
@@ -833,7 +983,7 @@ def _pipelines(now: datetime) -> dict[str, list[dict]]:
              for n, (sid, label, p) in enumerate(deal_stages)]
     ticket_stages = [("1", "New", "OPEN"), ("2", "Waiting on contact", "OPEN"), ("3", "In progress", "OPEN"),
                      ("4", "Closed", "CLOSED")]
-    tickets = [stage(sid, label, n, {"ticketState": state, "isClosed": str(state == "CLOSED").lower()})
+    tickets = [stage(sid, label, n, {"ticketState": state})  # ticket stages carry only ticketState
                for n, (sid, label, state) in enumerate(ticket_stages)]
     pipeline = {"createdAt": stamp, "updatedAt": stamp, "archived": False}
     return {

@@ -7,7 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-OBJECT_TYPES = ("companies", "contacts", "deals", "tickets", "notes", "tasks", "feedback_submissions")
+OBJECT_TYPES = ("companies", "contacts", "deals", "tickets", "notes", "tasks", "feedback_submissions",
+                "calls", "meetings", "emails")
+ENGAGEMENT_TYPES = ("notes", "tasks", "calls", "meetings", "emails")
 
 # HubSpot accepts plural names, singular names and object type ids in paths.
 _ALIASES = {
@@ -18,10 +20,13 @@ _ALIASES = {
     "note": "notes", "0-46": "notes",
     "task": "tasks", "0-27": "tasks",
     "feedback_submission": "feedback_submissions", "0-19": "feedback_submissions",
+    "call": "calls", "0-48": "calls", "meeting": "meetings", "0-47": "meetings",
+    "email": "emails", "0-49": "emails",
 }
 _SINGULAR = {
     "companies": "company", "contacts": "contact", "deals": "deal", "tickets": "ticket",
     "notes": "note", "tasks": "task", "feedback_submissions": "feedback_submission",
+    "calls": "call", "meetings": "meeting", "emails": "email",
 }
 READ_ONLY_TYPES = frozenset({"feedback_submissions"})
 
@@ -41,6 +46,8 @@ READ_SCOPES: dict[str, str] = {
     "deals": "crm.objects.deals.read", "tickets": "tickets",
     "feedback_submissions": "crm.objects.feedback_submissions.read",
     "notes": "crm.objects.contacts.read", "tasks": "crm.objects.contacts.read",
+    "calls": "crm.objects.contacts.read", "meetings": "crm.objects.contacts.read",
+    "emails": "crm.objects.contacts.read",
     "owners": "crm.objects.owners.read",
 }
 ALL_SCOPES = frozenset(READ_SCOPES.values())
@@ -57,6 +64,9 @@ DEFAULT_PROPERTIES: dict[str, tuple[str, ...]] = {
     "notes": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
     "tasks": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
     "feedback_submissions": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "calls": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "meetings": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
+    "emails": ("hs_createdate", "hs_lastmodifieddate", "hs_object_id"),
 }
 
 # Properties every portal defines, so definitions exist even before a record uses them.
@@ -79,8 +89,16 @@ BASE_PROPERTIES: dict[str, tuple[str, ...]] = {
                                        "hs_survey_channel", "hs_value", "hs_response_group",
                                        "hs_content", "hs_contact_id", "hs_contact_email_rollup",
                                        "hs_submission_timestamp", "hs_submission_name"),
+    "calls": _COMMON + _MODIFIED + ("hs_call_title", "hs_call_body", "hs_call_disposition",
+                                    "hs_call_direction", "hs_call_status", "hs_call_duration",
+                                    "hs_timestamp"),
+    "meetings": _COMMON + _MODIFIED + ("hs_meeting_title", "hs_meeting_body", "hs_meeting_outcome",
+                                       "hs_meeting_start_time", "hs_meeting_end_time",
+                                       "hs_internal_meeting_notes", "hs_timestamp"),
+    "emails": _COMMON + _MODIFIED + ("hs_email_subject", "hs_email_text", "hs_email_html",
+                                     "hs_email_direction", "hs_email_status", "hs_timestamp"),
 }
-REQUIRED_ON_CREATE: dict[str, tuple[str, ...]] = {"tasks": ("hs_timestamp",), "notes": ("hs_timestamp",)}
+REQUIRED_ON_CREATE: dict[str, tuple[str, ...]] = {t: ("hs_timestamp",) for t in ENGAGEMENT_TYPES}
 
 # Known property types; anything else is inferred from the values.
 _KNOWN_TYPES = {
@@ -99,8 +117,17 @@ _KNOWN_TYPES = {
     "hs_task_status": "enumeration", "hs_task_priority": "enumeration", "hs_task_type": "enumeration",
     "hubspot_owner_id": "enumeration", "hs_response_group": "enumeration",
     "hs_survey_type": "enumeration", "hs_survey_channel": "enumeration", "industry": "enumeration",
+    "hs_call_duration": "number", "hs_meeting_start_time": "datetime", "hs_meeting_end_time": "datetime",
+    "hs_call_direction": "enumeration", "hs_call_status": "enumeration", "hs_call_disposition": "enumeration",
+    "hs_meeting_outcome": "enumeration", "hs_email_direction": "enumeration", "hs_email_status": "enumeration",
+    # a date property: HubSpot sends dates as epoch milliseconds at midnight UTC (or ISO dates)
+    "cancellation_effective_date": "date",
 }
-_TEXTAREA = {"hs_note_body", "hs_task_body", "content", "description", "hs_content"}
+# Multiple-checkbox properties: several values joined with ";" ("BILLING_ISSUE;CANCELLATION").
+CHECKBOX_PROPERTIES = frozenset({"hs_ticket_category"})
+_TEXTAREA = {"hs_note_body", "hs_task_body", "content", "description", "hs_content", "hs_call_body",
+             "hs_meeting_body", "hs_internal_meeting_notes", "hs_email_text", "churn_notes"}
+_HTML = {"hs_email_html"}
 _FIELD_TYPES = {"string": "text", "number": "number", "datetime": "date", "date": "date",
                 "enumeration": "select", "bool": "booleancheckbox"}
 PROPERTY_TYPES = tuple(_FIELD_TYPES)
@@ -129,7 +156,8 @@ def infer_property_type(name: str, values: Iterable[str]) -> str:
 
 def property_definition(name: str, prop_type: str, options: Iterable[str] = ()) -> dict:
     """One entry of ``GET /crm/v3/properties/{type}``, with the fields the client requires."""
-    field_type = "textarea" if name in _TEXTAREA else _FIELD_TYPES.get(prop_type, "text")
+    field_type = ("textarea" if name in _TEXTAREA else "html" if name in _HTML
+                  else "checkbox" if name in CHECKBOX_PROPERTIES else _FIELD_TYPES.get(prop_type, "text"))
     enum_options = [
         {"label": value, "value": value, "displayOrder": i, "hidden": False, "description": ""}
         for i, value in enumerate(sorted(options))
@@ -157,7 +185,10 @@ def property_definition(name: str, prop_type: str, options: Iterable[str] = ()) 
 # HUBSPOT_DEFINED association type ids (NOTES §2.4) and their reverse.
 _TYPE_ID_PAIRS = ((214, 213), (202, 201), (190, 189), (228, 227), (216, 215), (204, 203), (192, 191),
                   (3, 4), (5, 6), (341, 342), (1, 2), (279, 280), (28, 27), (16, 15),
-                  (339, 340), (26, 25))
+                  (339, 340), (26, 25),
+                  (194, 193), (182, 181), (206, 205),   # call -> contact, company, deal
+                  (200, 199), (188, 187), (212, 211),   # meeting -> contact, company, deal
+                  (198, 197), (186, 185), (210, 209))   # email -> contact, company, deal
 REVERSE_TYPE_ID = {a: b for a, b in _TYPE_ID_PAIRS} | {b: a for a, b in _TYPE_ID_PAIRS}
 _PRIMARY_TYPE_IDS = frozenset({1, 2, 5, 6, 339, 340})
 _UNLABELED_TYPE_IDS = frozenset({279, 280, 341, 342, 25, 26})

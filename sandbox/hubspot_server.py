@@ -60,7 +60,10 @@ _TYPE_ID_OBJECTS = {
     192: ("tasks", "companies"), 3: ("deals", "contacts"), 5: ("deals", "companies"),
     341: ("deals", "companies"), 1: ("contacts", "companies"), 279: ("contacts", "companies"),
     28: ("tickets", "deals"), 16: ("tickets", "contacts"), 339: ("tickets", "companies"),
-    26: ("tickets", "companies"),
+    26: ("tickets", "companies"), 194: ("calls", "contacts"), 182: ("calls", "companies"),
+    206: ("calls", "deals"), 200: ("meetings", "contacts"), 188: ("meetings", "companies"),
+    212: ("meetings", "deals"), 198: ("emails", "contacts"), 186: ("emails", "companies"),
+    210: ("emails", "deals"),
 }
 
 
@@ -120,6 +123,7 @@ class HubSpotSandbox(SandboxLifecycle):
         self.clock = FaultClock(self.faults)
         self.port = port
         self._rng = random.Random(0)
+        self._rate_limits = 0
         self._server = SandboxHTTPServer(self, port=port, latency_ms=self.faults.latency_ms)
         # Requests are served one at a time: helpers and mutate-during-paging edit the tables.
         self._lock = threading.RLock()
@@ -238,7 +242,9 @@ class HubSpotSandbox(SandboxLifecycle):
         if fault is Fault.SESSION_EXPIRED:
             raise ApiError(401, _AUTH_MESSAGE, "INVALID_AUTHENTICATION")
         if fault is Fault.RATE_LIMIT:
-            raise _SecondlyLimit(math.ceil(self.faults.retry_after_s))
+            # Real 429s do not always carry Retry-After: every other one here goes without.
+            self._rate_limits += 1
+            raise _SecondlyLimit(math.ceil(self.faults.retry_after_s) if self._rate_limits % 2 else None)
         if fault is Fault.SERVER_ERROR:
             status = self.clock.server_error_status()
             message = "internal error" if status == 500 else "Service Unavailable"
@@ -273,6 +279,8 @@ class HubSpotSandbox(SandboxLifecycle):
             ("POST", _ROUTE_BATCH_READ, self._batch_read),
             ("GET", _ROUTE_OBJECT, self._get_object),
             ("PATCH", _ROUTE_OBJECT, self._update_object),
+            ("DELETE", _ROUTE_OBJECT, self._archive_object),
+            ("POST", _ROUTE_BATCH_ARCHIVE, self._batch_archive),
             ("POST", _ROUTE_V4_BATCH, self._v4_batch_read),
             ("GET", _ROUTE_PROPERTIES, self._list_properties),
             ("GET", _ROUTE_PROPERTY, self._get_property),
@@ -366,6 +374,28 @@ class HubSpotSandbox(SandboxLifecycle):
         shown = tuple(dict.fromkeys(DEFAULT_PROPERTIES[object_type] + tuple(properties)))
         return Response(200, self._render(object_type, record, shown, []))
 
+    def _archive_object(self, request: Request, type_name: str, object_id: str) -> Response:
+        """``DELETE /crm/v3/objects/{type}/{id}``: archive (204, no body); a second call is a no-op."""
+        object_type = self._object_type(type_name)
+        if object_type in READ_ONLY_TYPES:
+            raise ApiError(403, f"{object_type} are read-only through the API", "MISSING_SCOPES")
+        record = self.tables[object_type].records.get(object_id)
+        if record is not None and not record["archived"]:
+            self.archive(object_type, [object_id])
+        return Response(204, None)
+
+    def _batch_archive(self, request: Request, type_name: str) -> Response:
+        object_type = self._object_type(type_name)
+        inputs = _json_body(request).get("inputs") or []
+        if len(inputs) > BATCH_READ_MAX:
+            raise _bad_request(f"Batch archive accepts at most {BATCH_READ_MAX} inputs, got {len(inputs)}")
+        records = self.tables[object_type].records
+        ids = [str(i.get("id")) for i in inputs
+               if str(i.get("id")) in records and not records[str(i.get("id"))]["archived"]]
+        if ids:
+            self.archive(object_type, ids)
+        return Response(204, None)
+
     def _search(self, request: Request, type_name: str) -> Response:
         object_type = self._object_type(type_name)
         table = self.tables[object_type]
@@ -397,17 +427,28 @@ class HubSpotSandbox(SandboxLifecycle):
             raise _bad_request("Invalid input JSON: 'inputs' must be a list")
         if len(inputs) > V4_BATCH_MAX:
             raise _bad_request(f"Batch read accepts at most {V4_BATCH_MAX} inputs, got {len(inputs)}")
-        results = []
+        results, missing = [], []
         for item in inputs:
             from_id = str((item or {}).get("id"))
             targets = self.associations.targets(from_type, to_type, from_id)
-            if targets:  # ids without associations are left out, as HubSpot does
+            if not targets:  # HubSpot leaves the id out and names it in errors[] (HTTP 207)
+                missing.append(from_id)
+            else:
                 results.append({"from": {"id": from_id}, "to": [
                     {"toObjectId": int(to_id), "associationTypes": [
                         {"category": "HUBSPOT_DEFINED", "typeId": t, "label": association_label(t)}
                         for t in type_ids]}
                     for to_id, type_ids in sorted(targets.items(), key=lambda kv: int(kv[0]))]})
-        return Response(200, _batch_envelope(results))
+        body = _batch_envelope(results)
+        if not missing:
+            return Response(200, body)
+        body["numErrors"] = len(missing)
+        body["errors"] = [{
+            "status": "error", "category": "OBJECT_NOT_FOUND",
+            "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+            "message": f"No {to_type} is associated with {from_type} {from_id}.",
+            "context": {"fromObjectId": [from_id], "toObjectType": [to_type]}} for from_id in missing]
+        return Response(207, body)
 
     def _list_properties(self, request: Request, type_name: str) -> Response:
         object_type = self._object_type(type_name)
@@ -545,15 +586,16 @@ class HubSpotSandbox(SandboxLifecycle):
 class _SecondlyLimit(ApiError):
     """429 for the SECONDLY policy, with Retry-After (integer seconds, as urllib3 reads it)."""
 
-    def __init__(self, retry_after: int) -> None:
+    def __init__(self, retry_after: int | None) -> None:
         super().__init__(429, "You have reached your secondly limit.", "RATE_LIMITS",
                          errorType="RATE_LIMIT", policyName="SECONDLY")
         self.retry_after = retry_after
 
     def response(self) -> Response:
         response = super().response()
-        response.headers.update({"Retry-After": str(self.retry_after),
-                                 "X-HubSpot-RateLimit-Secondly-Remaining": "0"})
+        response.headers["X-HubSpot-RateLimit-Secondly-Remaining"] = "0"
+        if self.retry_after is not None:
+            response.headers["Retry-After"] = str(self.retry_after)
         return response
 
 
@@ -561,6 +603,7 @@ _ROUTE_OBJECTS = re.compile(r"/crm/v3/objects/([^/]+)/?")
 _ROUTE_OBJECT = re.compile(r"/crm/v3/objects/([^/]+)/([^/]+)")
 _ROUTE_SEARCH = re.compile(r"/crm/v3/objects/([^/]+)/search")
 _ROUTE_BATCH_READ = re.compile(r"/crm/v3/objects/([^/]+)/batch/read")
+_ROUTE_BATCH_ARCHIVE = re.compile(r"/crm/v3/objects/([^/]+)/batch/archive")
 _ROUTE_V4_BATCH = re.compile(r"/crm/v4/associations/([^/]+)/([^/]+)/batch/read")
 _ROUTE_PROPERTIES = re.compile(r"/crm/v3/properties/([^/]+)/?")
 _ROUTE_PROPERTY = re.compile(r"/crm/v3/properties/([^/]+)/([^/]+)")
@@ -703,5 +746,5 @@ def _default_pipelines(object_type: str) -> list[dict[str, Any]]:
     stages = [("1", "New", "OPEN"), ("2", "Waiting on contact", "OPEN"),
               ("3", "Waiting on us", "OPEN"), ("4", "Closed", "CLOSED")]
     return [{"id": "0", "label": "Support Pipeline", "stages": [
-        {"id": sid, "label": label, "metadata": {"ticketState": state, "isClosed": state == "CLOSED"}}
+        {"id": sid, "label": label, "metadata": {"ticketState": state}}
         for sid, label, state in stages]}]

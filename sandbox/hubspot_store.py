@@ -193,7 +193,8 @@ class ObjectTable:
         return self._types
 
     def enum_options(self, name: str) -> list[str]:
-        values = {v for v in self.column(name, "string_raw").values()}
+        # a multiple-checkbox value "A;B" holds two options
+        values = {part for v in self.column(name, "string_raw").values() for part in v.split(";") if part}
         return sorted(values)[:_MAX_ENUM_OPTIONS]
 
     def sorted_ids(self) -> tuple[list[int], list[str]]:

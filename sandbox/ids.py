@@ -65,6 +65,9 @@ class HubSpotIds:
         "notes": 41_200_000_000,
         "tasks": 43_900_000_000,
         "feedback_submissions": 610_000_000,
+        "calls": 46_100_000_000,
+        "meetings": 47_300_000_000,
+        "emails": 48_500_000_000,
         "owners": 71_000_000,
     }
 

@@ -169,6 +169,7 @@ def _pipeline_stage_rows(pipelines: list[dict[str, Any]]) -> Iterable[dict[str, 
                 "is_closed": metadata.get("isClosed"),
                 "probability": metadata.get("probability"),
                 "display_order": stage.get("displayOrder"),
+                "ticket_state": metadata.get("ticketState"),
             }
 
 

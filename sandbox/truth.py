@@ -71,6 +71,23 @@ class MovedChampion:
     joined_at: datetime
 
 
+@dataclass(frozen=True)
+class FeedbackText:
+    """One exit-feedback text the generator wrote into a CRM, and where it went.
+
+    ``feedback_source`` is the value int_feedback_sources_unioned gives that place
+    (``hubspot_call``, ``hubspot_deal_description``, ``salesforce_content_note``, ...);
+    ``churn_record`` is the ``(system, object, id)`` of the churn record it is about (one of
+    ``CustomerTruth.churn_records``), or None when only its timing and account link it."""
+
+    system: str
+    feedback_source: str
+    object_type: str
+    record_id: str
+    text: str  # plain text (HTML bodies are stored as HTML; this is what a reader sees)
+    churn_record: tuple[str, str, str] | None = None
+
+
 @dataclass
 class CustomerTruth:
     """One real-world customer, whichever CRM(s) hold it."""
@@ -101,6 +118,8 @@ class CustomerTruth:
     exit_note_lang: str | None = None  # "en", "es", "de", "fr", "pt" when an exit note exists
     churn_records: tuple[tuple[str, str, str], ...] = ()  # (system, object, id) of the notice and lost renewal records
     nps_scores: tuple[int, ...] = ()  # NPS responses in time order (HubSpot contacts only)
+    # every exit-feedback text written for this customer, per place (the exit note included)
+    feedback_texts: list[FeedbackText] = field(default_factory=list)
 
     @property
     def stated_reason_raw(self) -> str | None:

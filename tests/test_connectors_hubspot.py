@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from churnkb.connectors.hubspot import OBJECT_STREAMS
 from churnkb.connectors.sync import sync_source
 from churnkb.sandbox.faults import Faults
 from churnkb.sandbox.hubspot_search import RESULT_CAP
@@ -82,7 +83,7 @@ def test_second_run_fetches_only_the_modified_records(connector_world):
     assert all(s.landed == 0 for s in report.streams
                if s.stream in ("companies", "tickets", "notes", "tasks", "owners"))
     # One search per object stream, and the associations of the 6 deals only.
-    assert len(searches(world.hubspot, log_start)) == 7
+    assert len(searches(world.hubspot, log_start)) == len(OBJECT_STREAMS)
     assert by_stream["associations_deals_companies"].requests == 1
     rows = landed(world, "hubspot", "deals", "id")
     for deal_id in touched:
@@ -209,3 +210,34 @@ def test_bad_records_are_quarantined_counted_and_shown(connector_world, capsys):
     out = capsys.readouterr().out
     assert "hubspot/notes: quarantined 1 invalid UTF-8, 1 oversized hs_note_body, " \
            "1 unparseable date" in out
+
+
+def test_hourly_run_with_nothing_changed_costs_at_most_3_requests_per_stream(connector_world):
+    world = connector_world(accounts=60)
+    assert sync_source("hubspot", world.config).ok
+    next_second()
+    hourly = sync_source("hubspot", world.config)
+    assert hourly.ok
+    costs = {s.stream: s.requests for s in hourly.streams}
+    assert max(costs.values()) <= 3, costs
+    assert not [r for r in world.hubspot.request_log[-sum(costs.values()):]
+                if r.path.startswith("/crm/v3/objects") and "archived=true" in r.query.lower()]
+
+
+def test_archived_pass_runs_on_its_own_cadence(connector_world):
+    world = connector_world(accounts=30)
+    hs = world.hubspot
+    assert sync_source("hubspot", world.config, streams=["deals"]).ok
+    gone = sorted(i for i, r in hs.store["deals"].items() if not r["archived"])[:3]
+    hs.archive("deals", gone)
+    next_second()
+    assert sync_source("hubspot", world.config, streams=["deals"]).ok  # within the day: not yet
+    rows = landed(world, "hubspot", "deals", "id")
+    assert all(rows[i]["archived"] == "false" for i in gone)
+
+    world.with_sources(hubspot={"archived_every_hours": 0})  # the pass is due
+    next_second()
+    assert sync_source("hubspot", world.config, streams=["deals"]).ok
+    rows = landed(world, "hubspot", "deals", "id")
+    assert all(rows[i]["archived"] == "true" for i in gone)
+    assert_hubspot_matches_store(world, ["deals"])

@@ -56,6 +56,14 @@ def hs_by_id(world: World) -> dict[tuple[str, str], dict]:
     return {(t, r["id"]): r for t, records in world.hubspot_objects.items() for r in records}
 
 
+EXIT_BODY = {"notes": "hs_note_body", "calls": "hs_call_body", "meetings": "hs_meeting_body"}
+
+
+def hs_exit_body(hs: dict[tuple[str, str], dict], record_id: str) -> str:
+    """A HubSpot exit interview's body, whether it was logged as a note, a call or a meeting."""
+    return next(hs[(t, record_id)]["properties"][p] for t, p in EXIT_BODY.items() if (t, record_id) in hs)
+
+
 # --- determinism ----------------------------------------------------------------------------------
 
 
@@ -316,7 +324,7 @@ def test_exit_notes_exist_for_most_churners_and_vary(world, big_world):
     texts = []
     for customer in with_note:
         (note_id,) = customer.exit_note_ids
-        texts.append(sf[note_id]["Body"] if note_id in sf else hs[("notes", note_id)]["properties"]["hs_note_body"])
+        texts.append(sf[note_id]["Body"] if note_id in sf else hs_exit_body(hs, note_id))
     assert len(set(texts)) > 0.95 * len(texts)
     assert sum("\n- " in t or "<li>" in t for t in texts) > 0.2 * len(texts)
     assert any(len(c.reasons) >= 3 for c in with_note)
@@ -424,6 +432,6 @@ def test_requested_features_are_named_in_exit_notes(big_world):
     for customer in requested:
         assert "product" in customer.reasons
         (note_id,) = customer.exit_note_ids
-        text = sf[note_id]["Body"] if note_id in sf else hs[("notes", note_id)]["properties"]["hs_note_body"]
+        text = sf[note_id]["Body"] if note_id in sf else hs_exit_body(hs, note_id)
         names = [name for name, slug in FEATURE_SLUGS.items() if slug == customer.requested_feature]
         assert any(name in text for name in names), text

@@ -26,7 +26,8 @@
 {% macro stg_hubspot_pipeline_stages(stream) %}
 with source as (
     {{ raw_stream('hubspot', stream, [
-        'pipeline_id', 'pipeline_label', 'stage_id', 'stage_label', 'is_closed', 'probability', 'display_order'
+        'pipeline_id', 'pipeline_label', 'stage_id', 'stage_label', 'is_closed', 'probability', 'display_order',
+        'ticket_state'
     ]) }}
 ),
 
@@ -42,7 +43,9 @@ final as (
         {{ nullif_blank('pipeline_label') }} as pipeline_label,
         trim(stage_id) as stage_id,
         {{ nullif_blank('stage_label') }} as stage_label,
-        coalesce({{ to_bool('is_closed') }}, false) as is_closed,
+        -- deal stages say metadata.isClosed; ticket stages carry only ticketState OPEN/CLOSED
+        coalesce({{ to_bool('is_closed') }}, upper(trim(ticket_state)) = 'CLOSED', false) as is_closed,
+        upper({{ nullif_blank('ticket_state') }}) as ticket_state,
         {{ to_number('probability') }} as probability,
         try_cast({{ to_number('display_order') }} as integer) as display_order,
         _loaded_at
@@ -51,4 +54,15 @@ final as (
 )
 
 select * from final
+{% endmacro %}
+
+
+{% macro hs_enum_in(expression, values) %}
+  {#- A HubSpot enumeration matches when any one of its values does: multiple-checkbox and
+      multi-select values arrive joined with ";" ("BILLING_ISSUE;CANCELLATION" is a cancellation).
+      Case-insensitive, like every configured value list. -#}
+  coalesce(list_has_any(
+    list_transform(string_split(lower(coalesce({{ expression }}, '')), ';'), lambda value: trim(value)),
+    [{%- for value in values %}'{{ value | lower | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}]
+  ), false)
 {% endmacro %}

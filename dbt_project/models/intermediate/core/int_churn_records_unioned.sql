@@ -97,7 +97,7 @@ hs_lost_deals as (
           or coalesce(deals.hs_is_closed_lost, false)
       )
       and (
-          lower(deals.deal_type) in {{ sql_list(var('hs_churn_deal_types')) }}
+          {{ hs_enum_in('deals.deal_type', var('hs_churn_deal_types')) }}
           {%- if var('hs_deal_without_type_is_churn') %} or deals.deal_type is null{% endif %}
       )
 ),
@@ -146,7 +146,7 @@ hs_cancellation_tickets as (
         on ticket_stages.pipeline_id = tickets.pipeline_id and ticket_stages.stage_id = tickets.pipeline_stage_id
     left join hs_ticket_companies on hs_ticket_companies.ticket_id = tickets.ticket_id
     where not tickets.is_deleted
-      and upper(tickets.ticket_category) in {{ sql_list(var('hs_cancellation_ticket_categories')) | upper }}
+      and {{ hs_enum_in('tickets.ticket_category', var('hs_cancellation_ticket_categories')) }}
 ),
 
 unioned as (

@@ -37,6 +37,11 @@ attachments as (
     select source_system, source_object, source_record_id, 'tickets', attached_record_id
     from sources where source_object = 'tickets'
     union all
+    -- a HubSpot text typed into a record's own field (deal description, extra text property)
+    select source_system, source_object, source_record_id, source_object, attached_record_id
+    from sources
+    where source_system = 'hubspot' and feedback_source in ('hubspot_deal_description', 'hubspot_extra_field')
+    union all
     select source_system, source_object, source_record_id, 'contacts', attached_account_record_id
     from sources where source_object = 'feedback_submissions' and attached_account_record_id is not null
 ),
@@ -135,7 +140,7 @@ final as (
             regexp_matches(lower(coalesce(located.title, '') || ' ' || located.body_text), '{{ exit_pattern }}')
             or (
                 -- a note on the lost deal or the cancellation itself, written after the notice
-                located.source_object in ('Note', 'notes')
+                located.source_object in ('Note', 'notes', 'calls', 'meetings')
                 and located.direct_churn_event_id is not null
                 and located.noted_at >= linked_events.notice_or_estimate_at
             ),

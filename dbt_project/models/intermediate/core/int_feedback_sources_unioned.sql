@@ -1,6 +1,6 @@
 -- Every CRM text that may hold exit feedback, one row each, with the records it is attached to:
--- Salesforce notes, tasks and cancellation cases; HubSpot notes, tasks, feedback submissions and
--- cancellation tickets. Deleted/archived records and records without text are left out.
+-- Salesforce notes, tasks and cancellation cases; HubSpot notes, tasks, feedback submissions,
+-- cancellation tickets, calls, meetings, e-mails, deal descriptions and configured extra fields. Deleted/archived records and records without text are left out.
 with links as (
     select * from {{ ref('int_hubspot_links_bidirectional') }}
 ),
@@ -67,7 +67,57 @@ hs_tickets as (
         subject, content_text, created_at
     from {{ ref('stg_hubspot__tickets') }}
     where not is_deleted
-      and upper(ticket_category) in {{ sql_list(var('hs_cancellation_ticket_categories')) | upper }}
+      and {{ hs_enum_in('ticket_category', var('hs_cancellation_ticket_categories')) }}
+),
+
+-- HubSpot engagements where exit interviews are logged: calls, meetings (notes of the meeting)
+-- and e-mails; linked to their records through their associations (int_hubspot_links_bidirectional).
+hs_calls as (
+    select
+        'hubspot', 'calls', call_id, 'hubspot_call',
+        cast(null as varchar), cast(null as varchar),
+        title, body_text, called_at
+    from {{ ref('stg_hubspot__calls') }}
+    where not is_deleted
+),
+
+hs_meetings as (
+    select
+        'hubspot', 'meetings', meeting_id, 'hubspot_meeting',
+        cast(null as varchar), cast(null as varchar),
+        title, body_text, met_at
+    from {{ ref('stg_hubspot__meetings') }}
+    where not is_deleted
+),
+
+hs_emails as (
+    select
+        'hubspot', 'emails', email_id, 'hubspot_email',
+        cast(null as varchar), cast(null as varchar),
+        subject, body_text, sent_at
+    from {{ ref('stg_hubspot__emails') }}
+    where not is_deleted
+),
+
+-- Texts typed into a record's own fields hang on that record (attached_record_id): the deal
+-- description, and the portal's own long-text properties named in config (record id suffixed
+-- with the property, so two fields of one deal stay two texts).
+hs_deal_descriptions as (
+    select
+        'hubspot', 'deals', deal_id, 'hubspot_deal_description',
+        deal_id, cast(null as varchar),
+        deal_name, {{ strip_html('description') }}, coalesce(closed_at, updated_at)
+    from {{ ref('stg_hubspot__deals') }}
+    where not is_deleted
+),
+
+hs_extra_fields as (
+    select
+        'hubspot', object_type, record_id || '.' || property_name, 'hubspot_extra_field',
+        record_id, cast(null as varchar),
+        property_name, body_text, updated_at
+    from {{ ref('stg_hubspot__extra_text_properties') }}
+    where not is_deleted
 ),
 
 unioned as (
@@ -78,6 +128,11 @@ unioned as (
     union all select * from hs_tasks
     union all select * from hs_feedback_submissions
     union all select * from hs_tickets
+    union all select * from hs_calls
+    union all select * from hs_meetings
+    union all select * from hs_emails
+    union all select * from hs_deal_descriptions
+    union all select * from hs_extra_fields
 ),
 
 final as (

@@ -61,7 +61,7 @@ tickets as (
     inner join accounts_matched as accounts
         on accounts.source_system = 'hubspot' and accounts.source_account_id = ticket_companies.company_id
     where not tickets.is_deleted
-      and coalesce(upper(tickets.ticket_category), '') not in ({{ "'" ~ (var('hs_cancellation_ticket_categories', ['CANCELLATION']) | map('upper') | join("', '")) ~ "'" }})
+      and not {{ hs_enum_in('tickets.ticket_category', var('hs_cancellation_ticket_categories', ['CANCELLATION'])) }}
 ),
 
 activities as (

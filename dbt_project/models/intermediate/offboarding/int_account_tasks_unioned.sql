@@ -1,5 +1,6 @@
 -- Live CRM tasks of both CRMs on the customer (matched account) they belong to: Salesforce by the
--- task's AccountId, HubSpot by its task-to-company association. Checklist steps and account
+-- task's AccountId, HubSpot by its task-to-company association; HubSpot logged calls, meetings
+-- and e-mails likewise (activity_type call/meeting/email, subtype status/outcome/direction). Checklist steps and account
 -- signals both read tasks from here.
 with
 
@@ -47,10 +48,58 @@ hubspot_tasks as (
     where not tasks.is_deleted
 ),
 
+hubspot_engagement_companies as (
+    select from_object_type, from_id, min(to_id) as company_id
+    from {{ ref('int_hubspot_links_bidirectional') }}
+    where from_object_type in ('calls', 'meetings', 'emails') and to_object_type = 'companies'
+    group by from_object_type, from_id
+),
+
+hubspot_engagements as (
+    -- logged calls, meetings and e-mails: done when logged (a meeting only when it took place)
+    select 'calls' as object_type, call_id as record_id, 'call' as activity_type,
+           coalesce(status, disposition) as activity_subtype, title as subject, body_text,
+           called_at as due_at, case when coalesce(status, 'COMPLETED') = 'COMPLETED' then called_at end
+               as completed_at,
+           created_at, is_deleted
+    from {{ ref('stg_hubspot__calls') }}
+    union all
+    select 'meetings', meeting_id, 'meeting', outcome, title, body_text,
+           met_at, case when coalesce(outcome, 'COMPLETED') = 'COMPLETED' then coalesce(ended_at, met_at) end,
+           created_at, is_deleted
+    from {{ ref('stg_hubspot__meetings') }}
+    union all
+    select 'emails', email_id, 'email', direction, subject, body_text,
+           sent_at, sent_at, created_at, is_deleted
+    from {{ ref('stg_hubspot__emails') }}
+),
+
+hubspot_activities as (
+    select
+        'hubspot' as source_system,
+        engagements.record_id as task_id,
+        accounts.account_id,
+        engagements.activity_type,
+        engagements.activity_subtype,
+        engagements.subject,
+        engagements.body_text,
+        engagements.due_at,
+        engagements.completed_at,
+        engagements.created_at
+    from hubspot_engagements as engagements
+    inner join hubspot_engagement_companies as companies
+        on companies.from_object_type = engagements.object_type and companies.from_id = engagements.record_id
+    inner join {{ ref('int_accounts_matched') }} as accounts
+        on accounts.source_system = 'hubspot' and accounts.source_account_id = companies.company_id
+    where not engagements.is_deleted
+),
+
 final as (
     select * from salesforce_tasks
     union all
     select * from hubspot_tasks
+    union all
+    select * from hubspot_activities
 )
 
 select * from final
