@@ -101,11 +101,12 @@ BOUNDS = {
         "Landing vs the floor: DuckDB parses JSON in C++; churnkb pays Python's json decoder per "
         "page, as the client library does."),
     "hubspot": (
-        "HubSpot incremental requests: the archived pass (deletions) lists every archived record "
-        "on each run, 100 per page, because the v3 list API cannot filter archived records by "
-        "`archivedAt` and search never returns archived ones; so a stream with A archived records "
-        "costs ceil(A/100) requests per run even when nothing changed (properties + one search + "
-        "the archived pages). Bounded by the API, not by paging: every search page is full."),
+        "HubSpot requests: the archived pass (deletions) lists every archived record, 100 per "
+        "page, because the v3 list API cannot filter archived records by `archivedAt` and search "
+        "never returns archived ones; so it runs on its own cadence "
+        "(`sources.hubspot.archived_every_hours`, default 24): an hourly run costs the property "
+        "read and one search per stream, and once a day a stream with A archived records costs "
+        "ceil(A/100) more. Bounded by the API, not by paging: every search page is full."),
     "full build": (
         "Full build at 1M: `mart_churn_lookback` was most of it (180 s of 214 s, then 82 s after "
         "a range-join rewrite) because its retained-account baseline paired every churn event "
