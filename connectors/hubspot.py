@@ -102,6 +102,21 @@ def association_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+NO_ASSOCIATIONS = "crm.associations.NO_ASSOCIATIONS_FOUND"
+
+
+def check_association_errors(page: dict[str, Any], from_type: str, to_type: str) -> None:
+    """A v4 batch read answers 207 when some ids failed. Ids without associations are normal
+    (NO_ASSOCIATIONS_FOUND); any other error would silently drop links, so the stream fails
+    (what was landed stays, and the next run reads the batch again)."""
+    others = [e for e in page.get("errors") or [] if e.get("subCategory") != NO_ASSOCIATIONS]
+    if others:
+        first = others[0]
+        raise RuntimeError(f"HubSpot {from_type}->{to_type} associations: {len(others)} error(s), "
+                           f"first {first.get('category')} {first.get('subCategory') or ''}: "
+                           f"{str(first.get('message'))[:200]}")
+
+
 def pipeline_rows(pipelines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for pipeline in pipelines:
@@ -409,6 +424,7 @@ class HubSpotObjectStream:
             while inputs:
                 page = self.conn.call(self.conn.associations.get_page, self.object_type,
                                       to_type, {"inputs": inputs})
+                check_association_errors(page, self.object_type, to_type)
                 results = page.get("results") or []
                 rows += association_rows(results)
                 # A record with more associations than one page holds says where to go on.

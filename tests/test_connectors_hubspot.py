@@ -241,3 +241,13 @@ def test_archived_pass_runs_on_its_own_cadence(connector_world):
     rows = landed(world, "hubspot", "deals", "id")
     assert all(rows[i]["archived"] == "true" for i in gone)
     assert_hubspot_matches_store(world, ["deals"])
+
+
+def test_ids_without_associations_are_normal_in_a_207(connector_world):
+    world = connector_world(accounts=150)
+    report = sync_source("hubspot", world.config, streams=["calls"])
+    assert report.ok, report.rows()
+    assert 207 in {r.status for r in world.hubspot.request_log
+                   if r.path.startswith("/crm/v4/associations/calls/deals")}
+    links = landed(world, "hubspot", "associations_calls_deals", "from_id")
+    assert links and set(links) < set(world.hubspot.store["calls"])

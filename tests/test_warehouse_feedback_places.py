@@ -68,6 +68,15 @@ def test_every_hubspot_exit_feedback_text_reaches_fct_feedback_items(connector_w
     assert found == expected
     assert truth.store["calls"] and truth.store["meetings"] and truth.store["emails"]
 
+    # the same calls, meetings and e-mails are account activities the checklist can match
+    activities = query(world.config, """
+        select activity_type, activity_subtype, count(*) as n from int_account_tasks_unioned
+        where source_system = 'hubspot' group by all""").to_dicts()
+    kinds = {(r["activity_type"], r["activity_subtype"]) for r in activities}
+    assert {"call", "meeting", "email"} <= {kind for kind, _ in kinds}
+    assert ("meeting", "COMPLETED") in kinds and ("email", "INCOMING_EMAIL") in kinds
+    print("\nHubSpot exit-feedback texts in fct_feedback_items per source:", dict(found))
+
 
 def _truth(world):
     from churnkb.sandbox.generator import generate_world

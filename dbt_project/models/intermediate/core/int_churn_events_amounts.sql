@@ -39,7 +39,7 @@ won_contracts as (
         on won_stages.pipeline_id = deals.pipeline_id and won_stages.stage_id = deals.deal_stage_id
     where (won_stages.stage_id is not null or deals.deal_stage_id = 'closedwon')
       and not deals.is_deleted and deals.amount is not null
-      and lower(deals.deal_type) in {{ sql_list(var('hs_churn_deal_types') + var('hs_new_business_deal_types')) }}
+      and {{ hs_enum_in('deals.deal_type', var('hs_churn_deal_types') + var('hs_new_business_deal_types')) }}
 ),
 
 last_won_before_event as (
