@@ -448,12 +448,15 @@ class HubSpotObjectStream:
         per_stream = (self.settings.get("properties") or {}).get(self.object_type) or {}
         include = set(per_stream.get("include") or [])
         exclude = set(per_stream.get("exclude") or [])
+        # an include list never drops what the warehouse reads: cursor, loss reason, texts
+        extra_texts = (self.settings.get("extra_text_properties") or {}).get(self.object_type) or []
+        required = {self.cursor, "hs_object_id", self.settings.get("loss_reason_property"),
+                    "description", *extra_texts}
         schema = {}
         for spec in page.get("results") or []:
             name = spec.get("name")
             if not name or name in exclude:
                 continue
-            required = (self.cursor, "hs_object_id", self.settings.get("loss_reason_property"))
             if include and name not in include and name not in required:
                 continue
             schema[name] = spec.get("type") or "string"
