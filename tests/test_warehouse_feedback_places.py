@@ -77,6 +77,24 @@ def test_every_hubspot_exit_feedback_text_reaches_fct_feedback_items(connector_w
     assert ("meeting", "COMPLETED") in kinds and ("email", "INCOMING_EMAIL") in kinds
     print("\nHubSpot exit-feedback texts in fct_feedback_items per source:", dict(found))
 
+    # real value formats: a multiple-checkbox "BILLING_ISSUE;CANCELLATION" ticket is a
+    # cancellation; ticket stages carry only ticketState; epoch-ms dates parse
+    multi = {i for i, r in truth.store["tickets"].items() if not r["archived"]
+             and ";" in (r["properties"].get("hs_ticket_category") or "")
+             and "CANCELLATION" in r["properties"]["hs_ticket_category"].split(";")}
+    churn_tickets = {r["source_record_id"] for r in query(world.config, """
+        select source_record_id from int_churn_records_unioned
+        where source_system = 'hubspot' and source_object = 'tickets'""").to_dicts()}
+    assert multi and multi <= churn_tickets
+    stages = {r["stage_id"]: r["is_closed"] for r in query(
+        world.config, "select * from stg_hubspot__ticket_pipeline_stages").to_dicts()}
+    assert stages == {"1": False, "2": False, "3": False, "4": True}
+    epoch = {i: r["properties"]["cancellation_effective_date"] for i, r in truth.store["tickets"].items()
+             if (r["properties"].get("cancellation_effective_date") or "").isdigit()}
+    dates = {r["ticket_id"]: r["cancellation_effective_date"] for r in query(world.config, """
+        select ticket_id, cancellation_effective_date from stg_hubspot__tickets""").to_dicts()}
+    assert epoch and all(dates[i] is not None and dates[i].isoformat() >= "2020-01-01" for i in epoch)
+
 
 def _truth(world):
     from churnkb.sandbox.generator import generate_world
