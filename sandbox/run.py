@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from churnkb.sandbox.faults import Faults
 from churnkb.sandbox.generator import World, generate_world
+from churnkb.sandbox.hubspot_catalog import ALL_SCOPES
 from churnkb.sandbox.hubspot_server import HubSpotSandbox
 from churnkb.sandbox.salesforce_server import SalesforceSandbox
 
@@ -36,13 +37,15 @@ def sandboxes(
     *,
     salesforce_port: int = 0,
     hubspot_port: int = 0,
+    hubspot_missing_scopes: tuple[str, ...] = (),
 ) -> Iterator[Sandboxes]:
     """Both sandboxes running on 127.0.0.1, serving ``world`` (or ``generate_world(accounts, seed)``);
-    stopped on exit."""
+    stopped on exit. ``hubspot_missing_scopes``: scopes the HubSpot token lacks (403 MISSING_SCOPES)."""
     faults = faults or Faults()
     world = world or generate_world(accounts=accounts, seed=seed)
     salesforce = SalesforceSandbox(world.salesforce, faults=faults, port=salesforce_port)
-    hubspot = HubSpotSandbox.from_world(world, faults=faults, port=hubspot_port)
+    scopes = set(ALL_SCOPES) - set(hubspot_missing_scopes) if hubspot_missing_scopes else None
+    hubspot = HubSpotSandbox.from_world(world, faults=faults, port=hubspot_port, scopes=scopes)
     with ExitStack() as stack:
         stack.enter_context(salesforce)
         stack.enter_context(hubspot)

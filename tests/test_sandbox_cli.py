@@ -71,7 +71,8 @@ def test_cli_rejects_an_unknown_fault_with_a_clear_message():
 def test_cli_help_documents_the_options():
     result = subprocess.run([sys.executable, "-m", "churnkb", "sandbox", "--help"],
                             capture_output=True, text=True, timeout=60)
-    for option in ("--accounts", "--seed", "--faults", "--salesforce-port", "--hubspot-port"):
+    for option in ("--accounts", "--seed", "--faults", "--salesforce-port", "--hubspot-port",
+                   "--hubspot-without-scope"):
         assert option in result.stdout
 
 
@@ -86,3 +87,16 @@ def test_sandboxes_context_serves_the_generated_world_and_stops():
         url = running.env["HUBSPOT_BASE_URL"]
     with pytest.raises(Exception):  # noqa: B017 - stopped: any connection error will do
         hubspot_client(url, "sandbox-hubspot-token").crm.deals.basic_api.get_page()
+
+
+def test_sandboxes_with_a_token_lacking_a_scope_refuse_only_that_object():
+    from churnkb.sandbox.run import sandboxes
+    from hubspot.crm.objects.exceptions import ApiException
+
+    with sandboxes(accounts=10, seed=2,
+                   hubspot_missing_scopes=("crm.objects.feedback_submissions.read",)) as running:
+        hubspot = hubspot_client(running.env["HUBSPOT_BASE_URL"], running.env["HUBSPOT_ACCESS_TOKEN"])
+        assert hubspot.crm.deals.basic_api.get_page(limit=5).results
+        with pytest.raises(ApiException) as refused:
+            hubspot.crm.objects.basic_api.get_page("feedback_submissions")
+        assert refused.value.status == 403 and "MISSING_SCOPES" in str(refused.value.body)

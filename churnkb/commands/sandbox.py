@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="faults to inject, e.g. 'rate_limit_every=7,error_every=11,latency_ms=5'")
     parser.add_argument("--salesforce-port", type=int, default=0, metavar="P", help="default: a free port")
     parser.add_argument("--hubspot-port", type=int, default=0, metavar="P", help="default: a free port")
+    parser.add_argument("--hubspot-without-scope", action="append", default=[], metavar="SCOPE",
+                        help="a scope the HubSpot token lacks, e.g. crm.objects.feedback_submissions.read "
+                             "(that object answers 403 MISSING_SCOPES); repeatable")
     parser.set_defaults(func=run_sandbox)
 
 
@@ -70,7 +73,18 @@ def sandbox_settings(args: argparse.Namespace) -> dict[str, Any]:
         "faults": Faults.parse(args.faults or section.get("faults")),
         "salesforce_port": args.salesforce_port,
         "hubspot_port": args.hubspot_port,
+        "hubspot_missing_scopes": _known_scopes(getattr(args, "hubspot_without_scope", None) or []),
     }
+
+
+def _known_scopes(scopes: list[str]) -> tuple[str, ...]:
+    from churnkb.sandbox.hubspot_catalog import ALL_SCOPES
+
+    unknown = sorted(set(scopes) - ALL_SCOPES)
+    if unknown:
+        raise ValueError(f"unknown HubSpot scope(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(ALL_SCOPES))}")
+    return tuple(scopes)
 
 
 def describe(running: Any) -> list[str]:
