@@ -9,6 +9,7 @@ the cursor can be checkpointed after every landed batch. ``queryAll`` brings del
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -39,8 +40,13 @@ log = logging.getLogger(__name__)
 
 STREAM_OBJECTS = {
     "account": "Account", "contact": "Contact", "opportunity": "Opportunity", "case": "Case",
-    "task": "Task", "note": "Note", "user": "User",
+    "task": "Task", "note": "Note", "user": "User", "event": "Event", "content_note": "ContentNote",
 }
+# A ContentNote's body is a base64 field (a blob URL in query results) and the records it hangs
+# on are ContentDocumentLink rows, which can only be queried by ContentDocumentId/LinkedEntityId:
+# the content_note stream lands the decoded body as `Content` and the linked ids as a JSON list.
+CONTENT_COLUMN, LINKS_COLUMN = "Content", "LinkedEntityIds"
+IDS_PER_LINK_QUERY = 200
 CURSOR_CANDIDATES = ("SystemModstamp", "LastModifiedDate", "CreatedDate")
 UNSELECTABLE_TYPES = {"address", "location", "base64"}  # compound and binary fields
 MAX_LOCATOR_RESTARTS = 3
@@ -262,6 +268,7 @@ class SalesforceStream:
             if records and wide:
                 self._fill_fields(records, wide)
             if records:
+                self.enrich(records)
                 landing.add_page(records)
             if landing.batch_full:
                 self._land_and_checkpoint(landing, cursor, ctx.run_start)
@@ -272,6 +279,9 @@ class SalesforceStream:
             page = self.conn.call(lambda url=next_url: sf.query_more(
                 url, identifier_is_url=True, headers=headers))
         self._land_and_checkpoint(landing, cursor, ctx.run_start)
+
+    def enrich(self, records: list[dict[str, Any]]) -> None:
+        """Add what the paging query cannot return (nothing, for most objects)."""
 
     def _fill_fields(self, records: list[dict[str, Any]], groups: list[list[str]]) -> None:
         """Read the fields that did not fit the paging query, by Id, into this page's records."""
@@ -300,6 +310,49 @@ class SalesforceStream:
         newest = landing.flushed_newest or max(parse_timestamp(r[cursor]) for r in batch)
         landing.state.cursor = iso(min(newest, run_start))
         landing.commit()
+
+
+class ContentNoteStream(SalesforceStream):
+    """Lightning notes: the body read from its blob URL and decoded, plus the linked records."""
+
+    def prepare(self, ctx: RunContext) -> StreamLanding:
+        landing = super().prepare(ctx)
+        landing.shape.columns.extend([CONTENT_COLUMN, LINKS_COLUMN])  # landed, never queried
+        return landing
+
+    def extract(self, ctx: RunContext, landing: StreamLanding) -> None:
+        queried = [c for c in landing.shape.columns or [] if c not in (CONTENT_COLUMN, LINKS_COLUMN)]
+        self._extract(ctx, landing, queried, self.cursor)
+
+    def enrich(self, records: list[dict[str, Any]]) -> None:
+        links = self._links([r["Id"] for r in records if r.get("Id") and not r.get("IsDeleted")])
+        for record in records:
+            record[LINKS_COLUMN] = json.dumps(sorted(links.get(record.get("Id"), [])))
+            record[CONTENT_COLUMN] = None if record.get("IsDeleted") else self._body(record["Id"])
+
+    def _body(self, note_id: str) -> str | None:
+        url = f"{self.conn.sf.base_url}sobjects/ContentNote/{note_id}/Content"
+        response = self.conn.call(lambda: self.conn.sf._call_salesforce("GET", url))
+        return decode_note_body(response.content)
+
+    def _links(self, note_ids: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        sf = self.conn.sf
+        for start in range(0, len(note_ids), IDS_PER_LINK_QUERY):
+            chunk = ", ".join(f"'{i}'" for i in note_ids[start:start + IDS_PER_LINK_QUERY])
+            soql = ("SELECT ContentDocumentId, LinkedEntityId FROM ContentDocumentLink "
+                    f"WHERE ContentDocumentId IN ({chunk})")
+            for row in self.conn.call(lambda q=soql: sf.query_all(q)).get("records") or []:
+                found.setdefault(row["ContentDocumentId"], []).append(row["LinkedEntityId"])
+        return found
+
+
+def decode_note_body(content: bytes) -> str | None:
+    """A ContentNote body as text (its HTML; staging turns it into plain text)."""
+    return content.decode("utf-8", "replace") if content else None
+
+
+STREAM_CLASSES: dict[str, type[SalesforceStream]] = {"content_note": ContentNoteStream}
 
 
 def salesforce_streams(settings: dict[str, Any]) -> list[str]:
@@ -340,7 +393,8 @@ class SalesforceSource:
         if unknown:
             raise SourceError(f"unknown Salesforce stream(s) {', '.join(unknown)}; "
                               f"known: {', '.join(STREAM_OBJECTS)}")
-        return [SalesforceStream(self.conn, self.settings, name) for name in streams or configured]
+        return [STREAM_CLASSES.get(name, SalesforceStream)(self.conn, self.settings, name)
+                for name in streams or configured]
 
     def extra_reports(self) -> list:
         return []

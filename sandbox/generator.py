@@ -9,6 +9,7 @@ drives every choice and ``now`` defaults to a fixed date, never the wall clock.
 
 from __future__ import annotations
 
+import base64
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -37,7 +38,18 @@ from churnkb.sandbox.truth import (
 )
 
 DEFAULT_NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
-SALESFORCE_OBJECTS = ("User", "Account", "Contact", "Opportunity", "Case", "Task", "Note")
+SALESFORCE_OBJECTS = ("User", "Account", "Contact", "Opportunity", "Case", "Task", "Note", "Event",
+                      "ContentNote", "ContentDocumentLink")
+# Where a Lightning org's reps put the exit interview (share of Salesforce exit notes): a
+# Log a Call task, a Lightning note (ContentNote), a meeting (Event), the lost opportunity's
+# description, or a classic Note in the few orgs that still use them.
+SALESFORCE_EXIT_NOTE_PLACES = (("salesforce_task", 0.35), ("salesforce_content_note", 0.25),
+                               ("salesforce_event", 0.15),
+                               ("salesforce_opportunity_description", 0.15),
+                               ("salesforce_note", 0.10))
+SF_SOURCE_OBJECTS = {"salesforce_task": "Task", "salesforce_content_note": "ContentNote",
+                     "salesforce_event": "Event", "salesforce_opportunity_description": "Opportunity",
+                     "salesforce_note": "Note"}
 HUBSPOT_OBJECTS = ("companies", "contacts", "deals", "tickets", "notes", "tasks", "feedback_submissions",
                    "calls", "meetings", "emails")
 HUBSPOT_ENGAGEMENTS = ("notes", "tasks", "feedback_submissions", "calls", "meetings", "emails")
@@ -176,6 +188,8 @@ class _WorldBuilder:
         # HubSpot's extra feedback places draw from their own stream, so adding them leaves
         # every other generated record as it was for a seed.
         self.hs_rng = random.Random(seed * 7919 + 17)
+        # Salesforce's exit-note places draw from their own stream too.
+        self.placement_rng = random.Random(seed * 7919 + 13)
         self.sf_ids, self.hs_ids = SalesforceIds(), HubSpotIds()
         self.sf: dict[str, list[dict]] = {name: [] for name in SALESFORCE_OBJECTS}
         self.hs: dict[str, list[dict]] = {name: [] for name in HUBSPOT_OBJECTS}
@@ -461,6 +475,7 @@ class _WorldBuilder:
             "AccountId": ids.sf_account, "OwnerId": self.sf_users[story.owner_index], "Description": None,
             "IsClosed": completed is not None, "TaskSubtype": subtype, "Type": subtype if subtype != "Task" else None,
             "CompletedDateTime": sf_datetime(completed) if completed else None, "IsArchived": False,
+            "CallDisposition": None,
         }
 
     # --- HubSpot -----------------------------------------------------------------------------
@@ -664,9 +679,14 @@ class _WorldBuilder:
         if story.exit_note_lang:
             note_id, text = self._exit_note(story, ids)
             truth.exit_note_ids = (note_id,)
+            truth.exit_note_source = self.exit_note_source
             truth.exit_note_lang = story.exit_note_lang
             if story.home == "hubspot":
                 self._record_hs_exit_interview(truth, ids, note_id, text)
+            else:
+                truth.feedback_texts.append(FeedbackText(
+                    "salesforce", self.exit_note_source, SF_SOURCE_OBJECTS[self.exit_note_source],
+                    note_id, text, _sf_churn_record(truth, ids)))
             if story.feature in text:
                 truth.requested_feature = phrases.FEATURE_SLUGS[story.feature]
         if story.home == "hubspot":
@@ -882,10 +902,9 @@ class _WorldBuilder:
         if story.home == "salesforce":
             opp_id = ids.renewal.get("salesforce")
             parent = opp_id if opp_id and rng.random() < 0.5 else ids.sf_account
-            return self._sf("Note", written, written, story, {
-                "ParentId": parent, "Title": f"Exit interview - {story.name}", "Body": note.as_text(),
-                "IsPrivate": False, "OwnerId": self.sf_users[story.owner_index]}), note.as_text()
+            return self._sf_exit_note(story, ids, note, written, parent), note.as_text()
         object_type = self._hs_exit_interview_object()
+        self.exit_note_source = f"hubspot_{object_type[:-1]}"
         body = note.as_html(rng)
         note_id = self._hs(object_type, written, written, story,
                            self._hs_exit_interview_properties(story, object_type, body, written))
@@ -923,6 +942,55 @@ class _WorldBuilder:
                     "hs_timestamp": start, "hubspot_owner_id": owner}
         return {"hs_note_body": body, "hs_timestamp": written, "hubspot_owner_id": owner}
 
+    def _sf_exit_note(self, story: Story, ids: _Ids, note, written: datetime, parent: str) -> str:  # noqa: ANN001
+        """The exit interview where a Lightning org's rep would put it (SALESFORCE_EXIT_NOTE_PLACES)."""
+        rng, owner = self.placement_rng, self.sf_users[story.owner_index]
+        places, weights = zip(*SALESFORCE_EXIT_NOTE_PLACES, strict=True)
+        place = rng.choices(places, weights)[0]
+        opp_id = ids.renewal.get("salesforce")
+        if place == "salesforce_opportunity_description" and not opp_id:
+            place = "salesforce_content_note"
+        self.exit_note_source = place
+        text = note.as_text()
+        if place == "salesforce_task":  # Log a Call: Subject "Call", the notes in Description
+            fields = self._sf_task_fields(story, ids, subject="Call", subtype="Call", due=written.date(),
+                                          completed=written, what_id=parent, who_id=ids.sf_contacts[0])
+            return self._sf("Task", written, written, story, {**fields, "Description": text,
+                                                              "CallDisposition": "Connected"})
+        if place == "salesforce_event":
+            started = written - timedelta(minutes=45)
+            return self._sf("Event", written, written, story, {
+                "Subject": rng.choice(("Exit interview", "Meeting", "Call with customer", "Offboarding call")),
+                "Description": text, "ActivityDateTime": sf_datetime(started),
+                "ActivityDate": started.date().isoformat(), "StartDateTime": sf_datetime(started),
+                "EndDateTime": sf_datetime(written), "DurationInMinutes": 45, "WhoId": ids.sf_contacts[0],
+                "WhatId": parent, "AccountId": ids.sf_account, "OwnerId": owner, "EventSubtype": "Event",
+                "Type": "Meeting", "IsArchived": False})
+        if place == "salesforce_opportunity_description":
+            opportunity = next(r for r in self.sf["Opportunity"] if r["Id"] == opp_id)
+            opportunity["Description"] = text
+            return opp_id
+        if place == "salesforce_content_note":
+            return self._sf_content_note(story, note, written, parent)
+        return self._sf("Note", written, written, story, {
+            "ParentId": parent, "Title": f"Exit interview - {story.name}", "Body": text,
+            "IsPrivate": False, "OwnerId": owner})
+
+    def _sf_content_note(self, story: Story, note, written: datetime, parent: str) -> str:  # noqa: ANN001
+        """A Lightning note: HTML body stored base64, shared to its record and its owner."""
+        owner = self.sf_users[story.owner_index]
+        body = note.as_html(self.placement_rng)
+        note_id = self._sf("ContentNote", written, written, story, {
+            "Title": f"Exit interview - {story.name}",
+            "Content": base64.b64encode(body.encode("utf-8")).decode("ascii"),
+            "TextPreview": note.as_text()[:255], "FileType": "SNOTE", "FileExtension": "snote",
+            "ContentSize": len(body.encode("utf-8")), "OwnerId": owner, "SharingPrivacy": "N"})
+        for linked, share in ((parent, "V"), (owner, "I")):
+            self._sf("ContentDocumentLink", written, written, story, {
+                "ContentDocumentId": note_id, "LinkedEntityId": linked, "ShareType": share,
+                "Visibility": "AllUsers"})
+        return note_id
+
     # --- champions who move ------------------------------------------------------------------
 
     def _moved_champions(self, stories: list[Story], customers: list[CustomerTruth]) -> list[MovedChampion]:
@@ -955,6 +1023,15 @@ class _WorldBuilder:
         return MovedChampion(contact_name=champion.full_name, from_customer=truth.key, to_customer=target.key,
                              old_email=champion.email, new_email=new.email, system=system,
                              contact_id=contact_id, joined_at=joined)
+
+
+def _sf_churn_record(truth: CustomerTruth, ids: _Ids) -> tuple[str, str, str] | None:
+    """The Salesforce churn record an exit note hangs on: the lost renewal, else the notice."""
+    for obj, record_id in (("Opportunity", ids.renewal.get("salesforce")),
+                           ("Case", ids.notice.get("salesforce"))):
+        if record_id and ("salesforce", obj, record_id) in truth.churn_records:
+            return ("salesforce", obj, record_id)
+    return None
 
 
 def _hs_churn_record(truth: CustomerTruth, ids: _Ids) -> tuple[str, str, str] | None:

@@ -15,6 +15,9 @@ SALESFORCE_PREFIXES = {
     "Task": "00T",
     "Note": "002",
     "User": "005",
+    "Event": "00U",
+    "ContentNote": "069",  # a ContentNote is a ContentDocument: the same 069 id
+    "ContentDocumentLink": "06A",
 }
 
 

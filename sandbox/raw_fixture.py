@@ -10,7 +10,9 @@ Deleted (Salesforce) and archived (HubSpot) records are landed live first, delet
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from churnkb.connectors.raw_zone import as_text
+from churnkb.connectors.salesforce import CONTENT_COLUMN, LINKS_COLUMN, decode_note_body
 
 from churnkb.paths import DataPaths
 
@@ -30,6 +33,8 @@ SALESFORCE_STREAMS = {
     "Case": "case",
     "Task": "task",
     "Note": "note",
+    "Event": "event",
+    "ContentNote": "content_note",
     "User": "user",
 }
 STALE_EVERY = 4  # every 4th record also gets an older version
@@ -93,8 +98,11 @@ def _batches(world: Any) -> list[tuple[str, dict[tuple[str, str], list[dict]]]]:
 def _current_rows(world: Any) -> dict[tuple[str, str], list[dict]]:
     rows: dict[tuple[str, str], list[dict]] = {}
     for sobject, records in world.salesforce.items():
+        if sobject == "ContentDocumentLink":
+            continue  # the connector lands links inside content_note (LinkedEntityIds)
         stream = SALESFORCE_STREAMS.get(sobject, sobject.lower())
         rows[("salesforce", stream)] = [_salesforce_row(r) for r in records]
+    rows[("salesforce", "content_note")] = _content_note_rows(world.salesforce)
     for object_type, records in world.hubspot_objects.items():
         rows[("hubspot", object_type)] = [_hubspot_row(r) for r in records]
     for (from_type, to_type), edges in _group_associations(world.hubspot_associations).items():
@@ -103,6 +111,21 @@ def _current_rows(world: Any) -> dict[tuple[str, str], list[dict]]:
     for object_type, pipelines in world.hubspot_pipelines.items():
         stream = f"{object_type.rstrip('s')}_pipelines"
         rows[("hubspot", stream)] = list(_pipeline_stage_rows(pipelines))
+    return rows
+
+
+def _content_note_rows(salesforce: dict[str, list[dict]]) -> list[dict[str, Any]]:
+    """Content notes as the connector lands them: body decoded, linked record ids as JSON."""
+    links: dict[str, list[str]] = {}
+    for link in salesforce.get("ContentDocumentLink", []):
+        if not link.get("IsDeleted"):
+            links.setdefault(link["ContentDocumentId"], []).append(link["LinkedEntityId"])
+    rows = []
+    for record in salesforce.get("ContentNote", []):
+        row = _salesforce_row(record)
+        row[CONTENT_COLUMN] = decode_note_body(base64.b64decode(record.get("Content") or ""))
+        row[LINKS_COLUMN] = json.dumps(sorted(links.get(record["Id"], [])))
+        rows.append(row)
     return rows
 
 

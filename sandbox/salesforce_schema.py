@@ -18,7 +18,7 @@ STRING_TYPES = frozenset({"string", "textarea", "picklist", "multipicklist", "em
                           "url", "combobox"})
 ID_TYPES = frozenset({"id", "reference"})
 NUMBER_TYPES = frozenset({"double", "currency", "percent", "int", "long"})
-FIELD_TYPES = STRING_TYPES | ID_TYPES | NUMBER_TYPES | {"boolean", "date", "datetime"}
+FIELD_TYPES = STRING_TYPES | ID_TYPES | NUMBER_TYPES | {"boolean", "date", "datetime", "base64"}
 
 # Every sandbox object has these, whatever its records carry.
 ALWAYS_PRESENT = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
@@ -45,11 +45,22 @@ STANDARD_FIELDS: dict[str, tuple[str, ...]] = {
              "LastModifiedById"),
     "User": ("Username", "FirstName", "LastName", "Name", "Email", "Title", "IsActive",
              "CreatedById", "LastModifiedById"),
+    # Lightning activity and notes (Salesforce object reference: Event, ContentNote,
+    # ContentDocumentLink)
+    "Event": ("Subject", "Description", "ActivityDateTime", "ActivityDate", "StartDateTime",
+              "EndDateTime", "DurationInMinutes", "WhoId", "WhatId", "AccountId", "OwnerId",
+              "EventSubtype", "Type", "Location", "IsArchived", "CreatedById", "LastModifiedById"),
+    "ContentNote": ("Title", "Content", "TextPreview", "FileType", "FileExtension", "ContentSize",
+                    "OwnerId", "LatestPublishedVersionId", "SharingPrivacy", "CreatedById",
+                    "LastModifiedById"),
+    "ContentDocumentLink": ("ContentDocumentId", "LinkedEntityId", "ShareType", "Visibility"),
 }
+# ContentDocumentLink cannot be queried without one of these in the WHERE clause (real org rule)
+CONTENT_LINK_FILTERS = ("ContentDocumentId", "LinkedEntityId")
 _INT_NAMES = frozenset({"NumberOfEmployees", "FiscalYear", "FiscalQuarter"})
 
 # Long text areas cannot be filtered or sorted in SOQL, as in a real org.
-UNFILTERABLE_TYPES = frozenset({"textarea"})
+UNFILTERABLE_TYPES = frozenset({"textarea", "base64"})
 
 _DATETIME_NAMES = frozenset({"SystemModstamp", "CreatedDate", "LastModifiedDate", "ClosedDate",
                              "LastViewedDate", "LastReferencedDate", "LastLoginDate"})
@@ -57,7 +68,7 @@ _PICKLIST_NAMES = frozenset({"StageName", "Status", "Type", "Priority", "Industr
                              "ForecastCategory", "ForecastCategoryName", "Origin", "Reason",
                              "TaskSubtype", "CallDisposition", "Rating", "Ownership",
                              "CurrencyIsoCode", "Salutation"})
-_TEXTAREA_NAMES = frozenset({"Description", "Body"})
+_TEXTAREA_NAMES = frozenset({"Description", "Body", "TextPreview"})
 _CURRENCY_NAMES = frozenset({"Amount", "AnnualRevenue", "ExpectedRevenue"})
 
 
@@ -123,6 +134,8 @@ def infer_type(name: str, samples: list[Any]) -> str:
 def _type_by_name(base: str) -> str | None:
     if base == "Id":
         return "id"
+    if base == "Content":
+        return "base64"  # ContentNote.Content: the body, read through its blob URL
     if base.endswith("Id") and len(base) > 2:
         return "reference"
     if _starts_with_word(base, "Is") or _starts_with_word(base, "Has"):
@@ -196,6 +209,10 @@ def _reference_to(name: str) -> tuple[str, ...]:
         return ("Contact",)
     if target == "Parent":
         return ("Account", "Opportunity", "Case", "Contact")
+    if target == "LinkedEntity":
+        return ("Account", "Opportunity", "Case", "Contact", "User")
+    if target == "ContentDocument":
+        return ("ContentNote",)
     return (target,) if target in SALESFORCE_PREFIXES else ()
 
 

@@ -9,8 +9,10 @@ reconcile a warehouse against.
 
 from __future__ import annotations
 
+import base64
 import math
 import random
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from churnkb.sandbox.faults import Fault, FaultClock, Faults
 from churnkb.sandbox.http import Request, Response, SandboxHTTPServer, SandboxLifecycle
 from churnkb.sandbox.ids import SALESFORCE_PREFIXES, salesforce_18
 from churnkb.sandbox.salesforce_query import QueryResult, run_query, unknown_object_error
-from churnkb.sandbox.salesforce_schema import format_datetime
+from churnkb.sandbox.salesforce_schema import CONTENT_LINK_FILTERS, format_datetime
 from churnkb.sandbox.salesforce_store import ApiError, ObjectTable, SalesforceStore, utc_now
 from churnkb.sandbox.soql import MALFORMED_QUERY, SoqlError, parse
 
@@ -244,6 +246,7 @@ class SalesforceSandbox(SandboxLifecycle):
         if not soql:
             raise SoqlError(MALFORMED_QUERY, "A query string has to be specified")
         query = parse(soql)
+        _check_content_link_filter(query.sobject, soql)
         with self.store.lock:
             table = self.store.table(query.sobject)
             if table is None:
@@ -296,12 +299,15 @@ class SalesforceSandbox(SandboxLifecycle):
         rows = result.rows[offset : offset + page_size]
         sobject_url = f"{self._data_prefix}/sobjects/{result.sobject}/"
         fields = result.fields
+        blobs = self._base64_fields(result.sobject)
         records = []
         for record in rows:
             out: dict[str, Any] = {"attributes": {"type": result.sobject,
                                                   "url": sobject_url + record["Id"]}}
             for name in fields:
                 out[name] = record.get(name)
+                if name in blobs and out[name] is not None:  # the API answers a blob URL
+                    out[name] = f"{sobject_url}{record['Id']}/{name}"
             records.append(out)
         body: dict[str, Any] = {"totalSize": result.total_size, "done": True, "records": records}
         next_offset = offset + len(rows)
@@ -329,7 +335,20 @@ class SalesforceSandbox(SandboxLifecycle):
             return _only(request, "GET", lambda: self._replication(request, table, action))
         if len(rest) == 2:
             return self._record(request, table, action)
+        if len(rest) == 3 and rest[2] in self._base64_fields(table.name):
+            return _only(request, "GET", lambda: self._blob(table, rest[1], rest[2]))
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def _base64_fields(self, sobject: str) -> set[str]:
+        table = self.store.table(sobject)
+        return {f.name for f in table.schema.values() if f.type == "base64"} if table else set()
+
+    def _blob(self, table: ObjectTable, record_id: str, field_name: str) -> Response:
+        """The body of a base64 field (e.g. ContentNote.Content), as raw bytes."""
+        with self.store.lock:
+            record = self.store.live_record(table, record_id)
+        encoded = record.get(field_name) or ""
+        return Response(200, base64.b64decode(encoded), {"Content-Type": "application/octet-stream"})
 
     def _record(self, request: Request, table: ObjectTable, record_id: str) -> Response:
         if request.method == "PATCH":
@@ -410,6 +429,17 @@ class _RetryLater(ApiError):
     def __init__(self, retry_after_s: int) -> None:
         super().__init__(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable; retry later")
         self.retry_after_s = retry_after_s
+
+
+def _check_content_link_filter(sobject: str, soql: str) -> None:
+    """A real org refuses ContentDocumentLink queries without an Id filter."""
+    if sobject.lower() != "contentdocumentlink":
+        return
+    where = soql.lower().partition(" where ")[2]
+    if not any(re.search(rf"\b{name.lower()}\s*(=|in\b)", where) for name in CONTENT_LINK_FILTERS):
+        raise SoqlError(MALFORMED_QUERY, "Implementation restriction: ContentDocumentLink requires "
+                        "a filter by a single Id on ContentDocumentId or LinkedEntityId using the "
+                        "equals operator or multiple Id's using the IN operator.")
 
 
 def _only(request: Request, method: str, answer: Any) -> Response:

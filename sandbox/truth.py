@@ -116,6 +116,7 @@ class CustomerTruth:
     checklist: dict[str, ChecklistStep] = field(default_factory=dict)  # CHURNED: all 5 steps; AT_RISK/SAVED: first 2
     exit_note_ids: tuple[str, ...] = ()  # exit-interview note record ids (SF Note / HubSpot note)
     exit_note_lang: str | None = None  # "en", "es", "de", "fr", "pt" when an exit note exists
+    exit_note_source: str | None = None  # where it lives: fct_feedback_items.feedback_source
     churn_records: tuple[tuple[str, str, str], ...] = ()  # (system, object, id) of the notice and lost renewal records
     nps_scores: tuple[int, ...] = ()  # NPS responses in time order (HubSpot contacts only)
     # every exit-feedback text written for this customer, per place (the exit note included)

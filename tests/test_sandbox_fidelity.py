@@ -186,11 +186,11 @@ def test_two_salesforce_sandboxes_from_one_world_are_independent(world):
 # -- 5. JSON bodies through orjson -----------------------------------------------------------------
 
 def test_json_bodies_keep_non_ascii_text_and_large_numbers_intact(salesforce, world):
-    note = next(n for n in world.salesforce["Note"] if not n["IsDeleted"])
-    salesforce.set_fields("Note", note["Id"], {"Body": "Kündigung: zu teuer — 価格が高い ✓"})
+    task = next(n for n in world.salesforce["Task"] if not n["IsDeleted"])
+    salesforce.set_fields("Task", task["Id"], {"Description": "Kündigung: zu teuer — 価格が高い ✓"})
     sf = sf_client(salesforce)
-    fetched = sf.query(f"SELECT Body FROM Note WHERE Id = '{note['Id']}'")
-    assert fetched["records"][0]["Body"] == "Kündigung: zu teuer — 価格が高い ✓"
+    fetched = sf.query(f"SELECT Description FROM Task WHERE Id = '{task['Id']}'")
+    assert fetched["records"][0]["Description"] == "Kündigung: zu teuer — 価格が高い ✓"
     assert encode_json({"n": 2**70, "s": "é"}) == b'{"n": 1180591620717411303424, "s": "\\u00e9"}'
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
@@ -149,7 +150,11 @@ def test_salesforce_references_point_at_existing_records(world):
     for note in world.salesforce["Note"]:
         assert by_id[note["ParentId"]]["Id"][:3] in ("001", "006")
     owners = {u["Id"] for u in world.salesforce["User"]}
-    assert all(r["OwnerId"] in owners for k, rs in world.salesforce.items() if k != "User" for r in rs)
+    assert all(r["OwnerId"] in owners for k, rs in world.salesforce.items()
+               if k not in ("User", "ContentDocumentLink") for r in rs)
+    notes = {n["Id"] for n in world.salesforce["ContentNote"]}
+    for link in world.salesforce["ContentDocumentLink"]:
+        assert link["ContentDocumentId"] in notes and link["LinkedEntityId"][:3] in ("001", "006", "005")
 
 
 def test_salesforce_picklists(world):
@@ -324,12 +329,30 @@ def test_exit_notes_exist_for_most_churners_and_vary(world, big_world):
     texts = []
     for customer in with_note:
         (note_id,) = customer.exit_note_ids
-        texts.append(sf[note_id]["Body"] if note_id in sf else hs_exit_body(hs, note_id))
+        texts.append(exit_note_text(sf, hs, note_id))
     assert len(set(texts)) > 0.95 * len(texts)
     assert sum("\n- " in t or "<li>" in t for t in texts) > 0.2 * len(texts)
     assert any(len(c.reasons) >= 3 for c in with_note)
     titles = [n["Title"] for n in big_world.salesforce["Note"]]
     assert all(t.startswith("Exit interview - ") for t in titles)
+
+
+def exit_note_text(sf: dict, hs: dict, note_id: str) -> str:
+    """The exit interview's text wherever the generator put it (Note, ContentNote, Log a Call,
+    Event, lost opportunity description, or a HubSpot note)."""
+    if note_id not in sf:
+        return hs_exit_body(hs, note_id)
+    record = sf[note_id]
+    if record.get("Content"):
+        return base64.b64decode(record["Content"]).decode("utf-8")
+    return record.get("Body") or record["Description"]
+
+
+def test_exit_notes_live_where_a_lightning_org_keeps_them(big_world):
+    places = Counter(c.exit_note_source for c in big_world.truth.customers if c.exit_note_ids)
+    salesforce = {p: n for p, n in places.items() if p.startswith("salesforce_")}
+    assert {"salesforce_task", "salesforce_content_note", "salesforce_event"} <= set(salesforce)
+    assert salesforce.get("salesforce_note", 0) < 0.3 * sum(salesforce.values())
 
 
 def test_stated_reasons_include_blank_misspelled_and_unmapped(big_world):
@@ -432,6 +455,6 @@ def test_requested_features_are_named_in_exit_notes(big_world):
     for customer in requested:
         assert "product" in customer.reasons
         (note_id,) = customer.exit_note_ids
-        text = sf[note_id]["Body"] if note_id in sf else hs_exit_body(hs, note_id)
+        text = exit_note_text(sf, hs, note_id)
         names = [name for name, slug in FEATURE_SLUGS.items() if slug == customer.requested_feature]
         assert any(name in text for name in names), text

@@ -1,6 +1,8 @@
 -- Every CRM text that may hold exit feedback, one row each, with the records it is attached to:
--- Salesforce notes, tasks and cancellation cases; HubSpot notes, tasks, feedback submissions,
--- cancellation tickets, calls, meetings, e-mails, deal descriptions and configured extra fields. Deleted/archived records and records without text are left out.
+-- Salesforce classic notes, Lightning notes (ContentNote), tasks (Log a Call), events, the
+-- descriptions of lost opportunities and cancellation cases; HubSpot notes, tasks, feedback
+-- submissions, cancellation tickets, calls, meetings, e-mails, deal descriptions and configured
+-- extra fields. Deleted/archived records and records without text are left out.
 with links as (
     select * from {{ ref('int_hubspot_links_bidirectional') }}
 ),
@@ -31,6 +33,42 @@ sf_cases as (
         subject, {{ strip_html('description') }}, created_at
     from {{ ref('stg_salesforce__cases') }}
     where not is_deleted and lower(case_type) in {{ sql_list(var('sf_cancellation_case_types')) }}
+),
+
+sf_content_notes as (
+    -- shared to several records: the most specific one (opportunity, case, account, contact)
+    select
+        'salesforce', 'ContentNote', notes.content_note_id, 'salesforce_content_note',
+        (
+            select linked.id
+            from unnest(notes.linked_entity_ids) as linked (id)
+            where left(linked.id, 3) in ('006', '500', '001', '003')
+            order by list_position(['006', '500', '001', '003'], left(linked.id, 3)), linked.id
+            limit 1
+        ),
+        cast(null as varchar),
+        notes.title, notes.body_text, notes.created_at
+    from {{ ref('stg_salesforce__content_notes') }} as notes
+    where not notes.is_deleted
+),
+
+sf_events as (
+    select
+        'salesforce', 'Event', event_id, 'salesforce_event',
+        coalesce(what_id, who_id), coalesce(account_id, who_id),
+        subject, description, coalesce(ended_at, started_at, created_at)
+    from {{ ref('stg_salesforce__events') }}
+    where not is_deleted
+),
+
+sf_opportunity_descriptions as (
+    -- reps often write the exit interview into the lost opportunity itself
+    select
+        'salesforce', 'Opportunity', opportunity_id, 'salesforce_opportunity_description',
+        opportunity_id, account_id,
+        opportunity_name, description, coalesce(cast(close_date as timestamp), updated_at)
+    from {{ ref('stg_salesforce__opportunities') }}
+    where not is_deleted and is_closed and not is_won and description is not null
 ),
 
 hs_notes as (
@@ -124,6 +162,9 @@ unioned as (
     select * from sf_notes
     union all select * from sf_tasks
     union all select * from sf_cases
+    union all select * from sf_content_notes
+    union all select * from sf_events
+    union all select * from sf_opportunity_descriptions
     union all select * from hs_notes
     union all select * from hs_tasks
     union all select * from hs_feedback_submissions

@@ -1,6 +1,7 @@
--- Live CRM tasks of both CRMs on the customer (matched account) they belong to: Salesforce by the
--- task's AccountId, HubSpot by its task-to-company association; HubSpot logged calls, meetings
--- and e-mails likewise (activity_type call/meeting/email, subtype status/outcome/direction). Checklist steps and account
+-- Live CRM activities of both CRMs on the customer (matched account) they belong to: Salesforce
+-- tasks (a Log a Call is a task of subtype Call) and events by their AccountId, HubSpot tasks by
+-- their task-to-company association; HubSpot logged calls, meetings and e-mails likewise
+-- (activity_type call/meeting/email, subtype status/outcome/direction). Checklist steps and account
 -- signals both read tasks from here.
 with
 
@@ -20,6 +21,24 @@ salesforce_tasks as (
     inner join {{ ref('int_accounts_matched') }} as accounts
         on accounts.source_system = 'salesforce' and accounts.source_account_id = tasks.account_id
     where not tasks.is_deleted
+),
+
+salesforce_events as (
+    select
+        'salesforce' as source_system,
+        events.event_id as task_id,
+        accounts.account_id,
+        'event' as activity_type,
+        events.event_type as activity_subtype,
+        events.subject,
+        events.description as body_text,
+        events.started_at as due_at,
+        coalesce(events.ended_at, events.started_at) as completed_at,
+        events.created_at
+    from {{ ref('stg_salesforce__events') }} as events
+    inner join {{ ref('int_accounts_matched') }} as accounts
+        on accounts.source_system = 'salesforce' and accounts.source_account_id = events.account_id
+    where not events.is_deleted
 ),
 
 hubspot_task_companies as (
@@ -96,6 +115,8 @@ hubspot_activities as (
 
 final as (
     select * from salesforce_tasks
+    union all
+    select * from salesforce_events
     union all
     select * from hubspot_tasks
     union all

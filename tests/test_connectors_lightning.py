@@ -1,0 +1,80 @@
+"""A Lightning org: exit interviews in ContentNotes, Log a Call tasks, Events and descriptions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from churnkb.connectors.raw_zone import read_stream
+from churnkb.connectors.sync import sync_source
+from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+
+def test_content_notes_land_decoded_with_the_records_they_hang_on(connector_world):
+    world = connector_world(accounts=200, seed=7)
+    report = sync_source("salesforce", world.config, streams=["content_note", "event"])
+    assert report.status == "success", report.message
+    notes = read_stream(world.data_paths, "salesforce", "content_note").to_pylist()
+    generated = {r["Id"]: r for r in world.salesforce.store["ContentNote"].values()}
+    assert notes and {n["Id"] for n in notes} == set(generated)
+    links = {}
+    for link in world.salesforce.store["ContentDocumentLink"].values():
+        links.setdefault(link["ContentDocumentId"], set()).add(link["LinkedEntityId"])
+    for note in notes:
+        if note["IsDeleted"] == "true":
+            continue
+        assert note["Content"].startswith("<") and " ".join(note["TextPreview"].split()[:2]) in _plain(note["Content"])
+        assert set(json.loads(note["LinkedEntityIds"])) == links[note["Id"]]
+    events = read_stream(world.data_paths, "salesforce", "event").to_pylist()
+    assert len(events) == len(world.salesforce.store["Event"]) > 0
+
+
+def test_content_document_links_cannot_be_listed_without_a_filter(connector_world):
+    from churnkb.connectors.clients import salesforce_client
+
+    world = connector_world(accounts=10, seed=2)
+    sf = salesforce_client(world.env["SALESFORCE_INSTANCE_URL"], world.env["SALESFORCE_ACCESS_TOKEN"])
+    with pytest.raises(SalesforceMalformedRequest, match="Implementation restriction"):
+        sf.query("SELECT Id, LinkedEntityId FROM ContentDocumentLink")
+
+
+def _plain(html: str) -> str:
+    import re
+
+    return " ".join(re.sub(r"<[^>]+>", " ", html.replace("&nbsp;", " ")).split())
+
+
+def test_every_exit_note_reaches_fct_feedback_items_with_its_account_and_churn_event(connector_world):
+    """Through the real connectors: sync both sandbox CRMs, build, and reconcile per source."""
+    from collections import Counter
+
+    from churnkb.sandbox.generator import generate_world
+
+    from churnkb.warehouse import build, read_connection
+
+    world = connector_world(accounts=200, seed=7)
+    for source in ("salesforce", "hubspot"):
+        assert sync_source(source, world.config).status == "success"
+    assert build(world.config).success
+    customers = generate_world(accounts=200, seed=7).truth.customers  # the fixture's world
+    with read_connection(world.config) as con:
+        items = {r[0]: r for r in con.execute("""
+            select f.source_record_id, f.feedback_source, a.salesforce_account_id,
+                   a.hubspot_company_id, e.source_record_id
+            from fct_feedback_items f
+            left join dim_accounts a using (account_id)
+            left join fct_churn_events e using (churn_event_id)""").fetchall()}
+    checked = Counter()
+    for customer in customers:
+        if customer.deleted or not customer.exit_note_ids:
+            continue
+        (note_id,) = customer.exit_note_ids
+        item = items.get(note_id)
+        assert item is not None, (customer.key, customer.exit_note_source, note_id)
+        _, feedback_source, sf_account, hs_company, event_record = item
+        assert feedback_source == customer.exit_note_source
+        assert sf_account == customer.salesforce_account_id or hs_company == customer.hubspot_company_id
+        assert event_record in {record_id for _, _, record_id in customer.churn_records}, customer.key
+        checked[feedback_source] += 1
+    assert {"salesforce_task", "salesforce_content_note", "hubspot_note"} <= set(checked), checked
+    print(dict(checked))
