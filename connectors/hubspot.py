@@ -24,6 +24,7 @@ from typing import Any
 
 from churnkb.connectors.clients import hubspot_client, hubspot_retry
 from churnkb.connectors.landing import (
+    AuthFailed,
     QuotaReached,
     RecordShape,
     RunContext,
@@ -227,7 +228,7 @@ class HubSpotConnection:
         body = getattr(exc, "body", b"") or b""
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
         if status == 401:
-            return SourceError("HubSpot rejected the token (401): set a valid HUBSPOT_ACCESS_TOKEN")
+            return AuthFailed("HubSpot rejected the token (401): set a valid HUBSPOT_ACCESS_TOKEN")
         if status == 403:
             return refusal(self.redact(text))
         if status == 429 and "DAILY" in text:
@@ -256,6 +257,8 @@ class HubSpotObjectStream:
         self.association_reports = association_reports
         self.properties: list[str] = []
         self.association_writers: dict[str, RawZoneWriter] = {}
+        # How the pass now running records the position a landed batch reaches (see flush).
+        self.advance: Callable[[list[dict[str, Any]]], None] | None = None
 
     # -- StreamRunner ----------------------------------------------------------------------
     def prepare(self, ctx: RunContext) -> StreamLanding:
@@ -268,7 +271,7 @@ class HubSpotObjectStream:
             columns=ENVELOPE + [p for p in self.properties if p not in ENVELOPE],
             lookback=self.lookback,
         )
-        landing = StreamLanding(ctx, self.stream, shape, on_batch=self._land_associations(ctx))
+        landing = StreamLanding(ctx, self.stream, shape)
         landing.record_schema(schema)
         return landing
 
@@ -276,6 +279,8 @@ class HubSpotObjectStream:
         state = landing.state
         if ctx.full_refresh:
             state.resume = None
+            state.extra.pop("archived_resume", None)
+        self._land_pending_associations(ctx, landing)  # owed by a run that stopped early
         if state.resume:  # finish the pass an earlier run was stopped in
             resume = state.resume
             self._search_pass(landing, parse_timestamp(resume["window_start"])
@@ -289,7 +294,9 @@ class HubSpotObjectStream:
             self._archived_pass(ctx, landing)
 
     def checkpoint(self, ctx: RunContext, landing: StreamLanding) -> None:
-        self.checkpoint_floor(landing)
+        """Land the buffer with its position; no API call here, so it cannot fail on a quota
+        stop or a 401 (associations it owes stay in the state for the next run)."""
+        landing.flush(self.advance)
         landing.commit()
 
     # -- passes ----------------------------------------------------------------------------
@@ -297,28 +304,50 @@ class HubSpotObjectStream:
                      floor: str) -> None:
         """Every live record modified in ``[start, end)`` with id above ``floor``, id order."""
         state = landing.state
+        # The newest cursor seen so far travels with the floor: a pass resumed over several
+        # runs must end with the bookmark of the whole pass, not of its last part.
+        resumed = parse_timestamp(state.resume["newest"]) if (
+            state.resume and state.resume.get("newest")) else None
         state.resume = {"window_start": iso(start) if start else None, "window_end": iso(end),
-                        "id_floor": floor}
-        newest: datetime | None = None
+                        "id_floor": floor, "newest": iso(resumed) if resumed else None}
+        self.advance = self._advance_floor(landing)
+        newest: datetime | None = resumed
         for record in self._search_pages(start, end, floor):
-            if landing.add(record) and record.get(self.cursor):
+            # Seen counts, landed or not: a pass that re-reads only the known lookback overlap
+            # must still move the bookmark, or the overlap slides out of the remembered tail.
+            landing.add(record)
+            if record.get(self.cursor):
                 moment = parse_timestamp(record[self.cursor])
                 newest = moment if newest is None or moment > newest else newest
+                state.resume["newest"] = iso(newest)  # committed with the next landed batch
             if landing.batch_full:
                 self.checkpoint_floor(landing)
         self.checkpoint_floor(landing)
         # The whole window is landed: the bookmark moves to min(newest seen, end).
         state.resume = None
+        self.advance = None
         if newest is not None:
             state.cursor = iso(min(newest, end))
         landing.commit()
 
     def checkpoint_floor(self, landing: StreamLanding) -> None:
-        """Land the buffer, then record the id floor it reaches (ids arrive in order)."""
-        batch = landing.flush()
-        if batch and landing.state.resume is not None:
-            landing.state.resume["id_floor"] = max((r["id"] for r in batch), key=int)
-            landing.commit()
+        """Land the buffer with the id floor it reaches, then fetch its associations."""
+        landing.flush(self.advance)
+        self._land_pending_associations(landing.ctx, landing)
+
+    def _advance_floor(self, landing: StreamLanding) -> Callable[[list[dict[str, Any]]], None]:
+        """Committed with each landed batch: the id floor it reaches (ids arrive in order) and
+        the associations it still owes, so a stop before they are read loses none of them."""
+        def advance(batch: list[dict[str, Any]]) -> None:
+            state = landing.state
+            if state.resume is not None:
+                state.resume["id_floor"] = max((r["id"] for r in batch), key=int)
+            live = [str(r["id"]) for r in batch if r.get("archived") is not True]
+            if live and self.to_types:
+                owed = state.extra.setdefault("pending_associations", {})
+                for to_type in self.to_types:
+                    owed[to_type] = list(dict.fromkeys([*owed.get(to_type, []), *live]))
+        return advance
 
     def _search_pages(self, start: datetime | None, end: datetime, floor: str
                       ) -> Iterator[dict[str, Any]]:
@@ -351,23 +380,48 @@ class HubSpotObjectStream:
         return ctx.run_start - parse_timestamp(last) >= timedelta(hours=every)
 
     def _archived_pass(self, ctx: RunContext, landing: StreamLanding) -> None:
-        """Archived records (deletions) since the last pass; search never returns them."""
-        since_text = None if ctx.full_refresh else landing.state.extra.get("archived_cursor")
+        """Archived records (deletions) since the last pass; search never returns them.
+
+        Landed page by page with the paging token of the next page, so a pass stopped early
+        resumes after the last landed page instead of landing its records again."""
+        extra = landing.state.extra
+        resume = extra.get("archived_resume") or {}
+        since_text = resume.get("since") if resume else (
+            None if ctx.full_refresh else extra.get("archived_cursor"))
         since = parse_timestamp(since_text) - self.lookback if since_text else None
-        for record in self._archived_records():
-            archived_at = record.get("archived_at")
-            if since and archived_at and parse_timestamp(archived_at) < since:
-                continue
-            landing.add(record)
+        position = {"since": since_text, "after": resume.get("after")}
+        # Deletions landed within the lookback last time are re-read, not re-landed.
+        seen: dict[str, str] = dict(extra.get("archived_tail") or {})
+
+        def advance(batch: list[dict[str, Any]]) -> None:
+            extra["archived_resume"] = dict(position)
+            seen.update({str(r["id"]): str(r.get("archived_at")) for r in batch})
+            extra["archived_tail"] = seen
+        self.advance = advance
+        for records, next_after in self._archived_pages(position["after"]):
+            for record in records:
+                archived_at = record.get("archived_at")
+                if since and archived_at and parse_timestamp(archived_at) < since:
+                    continue
+                if seen.get(str(record.get("id"))) == str(archived_at):
+                    continue
+                landing.add(record)
+            position["after"] = next_after
             if landing.batch_full:
-                landing.flush()
-        landing.flush()
-        landing.state.extra["archived_cursor"] = iso(ctx.run_start)
+                landing.flush(advance)
+        landing.flush(advance)
+        self.advance = None
+        extra.pop("archived_resume", None)
+        extra["archived_cursor"] = iso(ctx.run_start)
+        horizon = ctx.run_start - self.lookback
+        extra["archived_tail"] = {key: at for key, at in seen.items()
+                                  if at != "None" and parse_timestamp(at) >= horizon}
         landing.commit()
 
-    def _archived_records(self) -> Iterator[dict[str, Any]]:
+    def _archived_pages(self, after: str | None = None
+                        ) -> Iterator[tuple[list[dict[str, Any]], str | None]]:
+        """(records of one page, the paging token of the next page or None)."""
         chunks = property_chunks(self.properties)
-        after = None
         while True:
             page = self.conn.call(self.conn.objects_basic.get_page, self.object_type,
                                   limit=LIST_PAGE_SIZE, after=after, properties=chunks[0],
@@ -375,8 +429,8 @@ class HubSpotObjectStream:
             objects = page.get("results") or []
             if len(chunks) > 1 and objects:
                 objects = self._with_other_chunks(objects, chunks[1:])
-            yield from (flatten_object(obj) for obj in objects)
             after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            yield [flatten_object(obj) for obj in objects], after
             if not after:
                 return
 
@@ -395,15 +449,18 @@ class HubSpotObjectStream:
         return objects
 
     # -- associations ----------------------------------------------------------------------
-    def _land_associations(self, ctx: RunContext) -> Callable[[list[dict[str, Any]]], None]:
-        def land(batch: list[dict[str, Any]]) -> None:
-            ids = [str(r["id"]) for r in batch if r.get("archived") is not True]
-            for to_type in list(self.to_types):
+    def _land_pending_associations(self, ctx: RunContext, landing: StreamLanding) -> None:
+        """Read and land the associations landed batches still owe, one target type at a time,
+        each removed from the state once its rows are durable."""
+        owed = landing.state.extra.get("pending_associations") or {}
+        for to_type in list(owed):
+            if to_type in self.to_types:
                 try:
-                    self._land_association_batch(ctx, to_type, ids)
+                    self._land_association_batch(ctx, to_type, owed[to_type])
                 except StreamRefused as exc:  # e.g. no contacts scope: skip only these links
                     self._skip_associations(ctx, to_type, exc)
-        return land
+            del owed[to_type]
+            landing.commit()
 
     def _skip_associations(self, ctx: RunContext, to_type: str, exc: StreamRefused) -> None:
         name = f"associations_{self.object_type}_{to_type}"

@@ -40,6 +40,11 @@ class SourceError(Exception):
     """A failure the user must fix (credentials, permissions); the message says what to do."""
 
 
+class AuthFailed(SourceError):
+    """The token stopped working (401) and cannot be renewed. What landed is kept and its position
+    is durable, so a run that landed something ends *partial* and the next run resumes there."""
+
+
 @dataclass(frozen=True)
 class RunContext:
     """What every stream of one sync run shares."""
@@ -87,19 +92,22 @@ class StreamLanding:
         self.flushed_newest: datetime | None = None  # newest cursor of the last flushed batch
         self.started = time.monotonic()
         self.state = ctx.state_store.load(stream)
-        # Versions landed in the lookback tail last time: the overlap is re-read, not re-landed.
+        # Versions landed in the lookback tail (last run's, then this run's as batches land): the
+        # overlap is re-read, not re-landed, also when one run makes two passes (a resume).
         self.known_tail: dict[str, str] = {} if ctx.full_refresh else dict(
             self.state.extra.get("tail") or {})
         self.tail: dict[str, str] = dict(self.known_tail)
 
     # -- records ---------------------------------------------------------------------------
-    def add(self, record: dict[str, Any]) -> bool:
+    def add(self, record: dict[str, Any], *, counted: bool = False) -> bool:
         """Queue one record for landing; False when it was quarantined, or is a version
-        already landed by the last run (the lookback overlap)."""
-        self.report.fetched += 1
+        already landed by the last run (the lookback overlap). ``counted``: already counted as
+        fetched (a page that fell back to per-record checks)."""
+        if not counted:
+            self.report.fetched += 1
         shape = self.shape
         record_id = str(record.get(shape.id_field) or "")
-        if record_id and self.known_tail.get(record_id) == self.version(record):
+        if record_id and self.tail.get(record_id) == self.version(record):
             return False  # landed already, unchanged: part of the lookback overlap
         reason = check_record(record, id_field=shape.id_field, cursor_field=shape.cursor_field,
                               date_fields=shape.date_fields,
@@ -127,7 +135,7 @@ class StreamLanding:
                        max_field_chars=self.ctx.max_field_chars)
             text = text_table(table, fresh, self.shape.columns)
         except (FastPathUnavailable, pa.ArrowException):  # any doubt: decide record by record
-            return [record for record in fresh if self.add(record)]
+            return [record for record in fresh if self.add(record, counted=True)]
         self.observer.observe_columns(
             {name: value_kind(table[name].type) for name in table.column_names},
             {name: len(table[name]) - table[name].null_count for name in table.column_names},
@@ -141,12 +149,12 @@ class StreamLanding:
     def _skip_known(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Count the page as fetched and drop the lookback overlap landed last time."""
         self.report.fetched += len(records)
-        if not self.known_tail:
+        if not self.tail:
             return records
         id_field = self.shape.id_field
         return [r for r in records
                 if not (r.get(id_field) and
-                        self.known_tail.get(str(r.get(id_field))) == self.version(r))]
+                        self.tail.get(str(r.get(id_field))) == self.version(r))]
 
     def _convert_loose_records(self) -> None:
         """Turn records queued one by one into a text chunk, keeping the buffer's order."""
@@ -223,8 +231,14 @@ class StreamLanding:
     def batch_full(self) -> bool:
         return len(self.buffer) >= self.ctx.batch_records
 
-    def flush(self) -> list[dict[str, Any]]:
-        """Land the buffered records as one file (plus the batch hook's rows); returns them."""
+    def flush(self, advance: Callable[[list[dict[str, Any]]], None] | None = None
+              ) -> list[dict[str, Any]]:
+        """Land the buffered records as one file and return them.
+
+        Right after the file is durable, ``advance(batch)`` moves the stream's position (cursor,
+        id floor, work still owed) in the state and the state is committed, before anything
+        else runs: a later call that raises (a quota stop, a 401) can then never make the next
+        run land this batch again. Only then does the batch hook run."""
         table = self.batch_table() if self.buffer else None
         batch, self.buffer = self.buffer, []
         if batch and table is not None:
@@ -232,6 +246,9 @@ class StreamLanding:
             self.report.landed += len(batch)
             self.report.deleted += sum(1 for r in batch if self.shape.is_deleted(r))
             self.remember_tail(batch, table)
+            if advance:
+                advance(batch)
+            self.commit()
             if self.on_batch:
                 self.on_batch(batch)
         self.emit_progress()

@@ -42,6 +42,7 @@ class StreamReport:
     duration_s: float = 0.0
     status: str = SUCCESS
     message: str = ""
+    auth_stop: bool = field(default=False, repr=False)  # stopped by a 401 (not reported)
 
     @property
     def records_per_s(self) -> float:
@@ -66,7 +67,8 @@ class SyncReport:
     def rows(self) -> list[dict[str, Any]]:
         """One flat dict per stream: for tables, Prefect artifacts and the runs log."""
         return [
-            {"source": self.source, "sync_id": self.sync_id, **asdict(stream),
+            {"source": self.source, "sync_id": self.sync_id,
+             **{k: v for k, v in asdict(stream).items() if k != "auth_stop"},
              "duration_s": round(stream.duration_s, 3)}
             for stream in self.streams
         ]

@@ -19,6 +19,7 @@ from urllib.parse import quote_plus
 import requests
 from churnkb.connectors.clients import http_retry, salesforce_client
 from churnkb.connectors.landing import (
+    AuthFailed,
     QuotaReached,
     RecordShape,
     RunContext,
@@ -144,7 +145,7 @@ class SalesforceConnection:
                 return fn()
             except SalesforceExpiredSession:
                 if attempt or not self.relogin():
-                    raise SourceError(
+                    raise AuthFailed(
                         "Salesforce rejected the session (401 INVALID_SESSION_ID): set a fresh "
                         "SALESFORCE_ACCESS_TOKEN, or SALESFORCE_CLIENT_ID/SALESFORCE_CLIENT_SECRET "
                         "(or SALESFORCE_USERNAME/SALESFORCE_PASSWORD) so churnkb can log in again"
@@ -165,7 +166,7 @@ class SalesforceConnection:
         response = self.sf.session.post(url, data=form, timeout=30)
         self.requests += 1
         if response.status_code != 200:
-            raise SourceError(f"Salesforce re-login failed ({response.status_code}): check "
+            raise AuthFailed(f"Salesforce re-login failed ({response.status_code}): check "
                               f"SALESFORCE_CLIENT_ID/SALESFORCE_CLIENT_SECRET or "
                               f"SALESFORCE_USERNAME/SALESFORCE_PASSWORD")
         self.sf.session_id = response.json()["access_token"]
@@ -302,14 +303,14 @@ class SalesforceStream:
 
     @staticmethod
     def _land_and_checkpoint(landing: StreamLanding, cursor: str, run_start: datetime) -> None:
-        """Land the buffer, then move the bookmark to the newest landed cursor (never past
-        ``run_start``): rows are ordered by cursor, so everything before it is landed."""
-        batch = landing.flush()
-        if not batch:
-            return
-        newest = landing.flushed_newest or max(parse_timestamp(r[cursor]) for r in batch)
-        landing.state.cursor = iso(min(newest, run_start))
-        landing.commit()
+        """Land the buffer and, durably with it, move the bookmark to the newest landed cursor
+        (never past ``run_start``): rows are ordered by cursor, so everything before it is
+        landed."""
+        def advance(batch: list[dict[str, Any]]) -> None:
+            newest = landing.flushed_newest or max(parse_timestamp(r[cursor]) for r in batch)
+            landing.state.cursor = iso(min(newest, run_start))
+
+        landing.flush(advance)
 
 
 class ContentNoteStream(SalesforceStream):

@@ -1,11 +1,13 @@
 """``sync_source``: run the selected streams of one source into the raw zone and report.
 
 Each stream runs as prepare (schema, state) -> extract (pages to batches to files, checkpointed
-state) -> final checkpoint. A quota stop lands what was fetched, keeps state, marks the run
-partial and skips the remaining streams; a stream the CRM refuses (missing scope, object not
-enabled) is skipped with a warning naming what to grant or exclude, and the run ends partial,
-unless the warehouse cannot do without it (connectors/refusal.py); any other stream failure lands
-what was valid, marks that stream failed and moves on. Every run appends its summary to ``state/runs.jsonl``.
+state) -> final checkpoint. A quota stop or a token that stops working (401) lands what was
+fetched, keeps its position, marks the run partial (a 401 before anything landed fails it) and
+skips the remaining streams; a stream the CRM refuses (missing scope, object not enabled) is
+skipped with a warning naming what to grant or exclude, and the run ends partial, unless the
+warehouse cannot do without it (connectors/refusal.py); any other stream failure lands what was
+valid, marks that stream failed and moves on. Every run appends its summary to
+``state/runs.jsonl``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from typing import Any, Protocol
 
 from churnkb.connectors.clients import connection_failure, unreachable_message
 from churnkb.connectors.drift import DriftLog
-from churnkb.connectors.landing import QuotaReached, RunContext, SourceError, StreamLanding
+from churnkb.connectors.landing import (
+    AuthFailed,
+    QuotaReached,
+    RunContext,
+    SourceError,
+    StreamLanding,
+)
 from churnkb.connectors.raw_zone import utc_now
 from churnkb.connectors.refusal import StreamRefused, is_required, refusal_message
 from churnkb.connectors.report import (
@@ -153,8 +161,11 @@ def _run_streams(session: SourceSession, runners: list[StreamRunner], ctx: RunCo
         report, stop = _run_stream(session, runner, ctx)
         reports.append(report)
         if stop:
-            # A quota stop is partial (resume tomorrow); a credentials error fails the run.
-            fatal = report.status == FAILED
+            # A quota stop is partial (resume tomorrow), and so is a 401 once something landed
+            # (its position is durable: the next run with a valid token resumes there); any
+            # other credentials or permissions error fails the run.
+            landed = any(r.landed for r in reports)
+            fatal = report.status == FAILED and not (report.auth_stop and landed)
             skipped = [r.stream for r in runners[index + 1:]]
             reports += [StreamReport(stream=name, status=FAILED if fatal else PARTIAL,
                                      message="not started") for name in skipped]
@@ -178,6 +189,10 @@ def _run_stream(session: SourceSession, runner: StreamRunner, ctx: RunContext
     except QuotaReached as exc:
         stop = f"stopped early: {exc}; state kept, the next run resumes"
         report = _close_after_error(runner, ctx, landing, PARTIAL, stop)
+    except AuthFailed as exc:  # the token stopped working: keep what landed, resume next run
+        stop = f"{exc}; landed data and its position kept, the next run resumes there"
+        report = _close_after_error(runner, ctx, landing, PARTIAL, stop, partial_if_landed=True)
+        report.auth_stop = True
     except SourceError as exc:  # credentials or permissions: every other stream would fail too
         stop = str(exc)
         report = _close_after_error(runner, ctx, landing, FAILED, stop)
@@ -208,14 +223,20 @@ def _refused(runner: StreamRunner, ctx: RunContext, landing: StreamLanding | Non
 
 
 def _close_after_error(runner: StreamRunner, ctx: RunContext, landing: StreamLanding | None,
-                       status: str, message: str) -> StreamReport:
-    """Land the valid records already fetched (they are ordered, so the checkpoint is safe)."""
+                       status: str, message: str, *, partial_if_landed: bool = False
+                       ) -> StreamReport:
+    """Land the valid records already fetched (they are ordered, so the checkpoint is safe; it
+    makes no API call). ``partial_if_landed``: ``status`` only if this stream landed
+    something, else failed."""
     if landing is None:
-        return StreamReport(stream=runner.stream, status=status, message=message)
+        return StreamReport(stream=runner.stream, status=FAILED if partial_if_landed else status,
+                            message=message)
     try:
         runner.checkpoint(ctx, landing)
     except Exception as exc:  # noqa: BLE001 - report the first error, not the follow-up
         message = f"{message}; landing the last batch also failed: {exc}"
+        status = FAILED
+    if partial_if_landed and not landing.report.landed:
         status = FAILED
     return landing.finish(status, message)
 

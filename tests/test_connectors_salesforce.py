@@ -83,7 +83,7 @@ def test_a_rerun_after_success_lands_nothing(connector_world):
 def test_expired_session_without_credentials_names_the_variable(connector_world):
     world = connector_world(accounts=40, sf_faults=Faults(expire_session_after=3))
     report = sync_source("salesforce", world.config)
-    assert report.status == "failed"
+    assert report.status == "partial"  # issue 12: the landed account stays, the next run resumes
     text = json.dumps(report.as_json())
     assert "SALESFORCE_ACCESS_TOKEN" in text
     assert DEFAULT_TOKEN not in text
