@@ -161,11 +161,14 @@ def _run_streams(session: SourceSession, runners: list[StreamRunner], ctx: RunCo
         report, stop = _run_stream(session, runner, ctx)
         reports.append(report)
         if stop:
-            # A quota stop is partial (resume tomorrow), and so is a 401 once something landed
-            # (its position is durable: the next run with a valid token resumes there); any
-            # other credentials or permissions error fails the run.
-            landed = any(r.landed for r in reports)
-            fatal = report.status == FAILED and not (report.auth_stop and landed)
+            # A quota stop is partial (resume tomorrow), and so is a 401 once a stream finished
+            # or landed something (its position is durable: the next run with a valid token
+            # resumes there); any other credentials or permissions error fails the run.
+            progress = any(r.landed or r.status == SUCCESS
+                           for r in [*reports[:-1], *session.extra_reports()]) or report.landed
+            if report.auth_stop and not progress:  # rejected from the start: nothing to resume
+                report.status = FAILED
+            fatal = report.status == FAILED
             skipped = [r.stream for r in runners[index + 1:]]
             reports += [StreamReport(stream=name, status=FAILED if fatal else PARTIAL,
                                      message="not started") for name in skipped]
@@ -191,7 +194,7 @@ def _run_stream(session: SourceSession, runner: StreamRunner, ctx: RunContext
         report = _close_after_error(runner, ctx, landing, PARTIAL, stop)
     except AuthFailed as exc:  # the token stopped working: keep what landed, resume next run
         stop = f"{exc}; landed data and its position kept, the next run resumes there"
-        report = _close_after_error(runner, ctx, landing, PARTIAL, stop, partial_if_landed=True)
+        report = _close_after_error(runner, ctx, landing, PARTIAL, stop)
         report.auth_stop = True
     except SourceError as exc:  # credentials or permissions: every other stream would fail too
         stop = str(exc)
@@ -223,20 +226,15 @@ def _refused(runner: StreamRunner, ctx: RunContext, landing: StreamLanding | Non
 
 
 def _close_after_error(runner: StreamRunner, ctx: RunContext, landing: StreamLanding | None,
-                       status: str, message: str, *, partial_if_landed: bool = False
-                       ) -> StreamReport:
+                       status: str, message: str) -> StreamReport:
     """Land the valid records already fetched (they are ordered, so the checkpoint is safe; it
-    makes no API call). ``partial_if_landed``: ``status`` only if this stream landed
-    something, else failed."""
+    makes no API call)."""
     if landing is None:
-        return StreamReport(stream=runner.stream, status=FAILED if partial_if_landed else status,
-                            message=message)
+        return StreamReport(stream=runner.stream, status=status, message=message)
     try:
         runner.checkpoint(ctx, landing)
     except Exception as exc:  # noqa: BLE001 - report the first error, not the follow-up
         message = f"{message}; landing the last batch also failed: {exc}"
-        status = FAILED
-    if partial_if_landed and not landing.report.landed:
         status = FAILED
     return landing.finish(status, message)
 
