@@ -35,6 +35,7 @@ from churnkb.sandbox.truth import (
     FeedbackText,
     GroundTruth,
     MovedChampion,
+    OrphanRecord,
 )
 
 DEFAULT_NOW = datetime(2026, 11, 1, 12, 0, 0, tzinfo=UTC)
@@ -206,13 +207,15 @@ class _WorldBuilder:
         stories = [plan_customer(self.rng, i, self.now, names) for i in range(self.accounts)]
         customers = [self._customer(story) for story in stories]
         moved = self._moved_champions(stories, customers)
+        orphans = self._orphans(stories, customers, moved)
         return World(
             salesforce=self.sf,
             hubspot_objects=self.hs,
             hubspot_associations=self.associations,
             hubspot_owners=self.hs_owners,
             hubspot_pipelines=_pipelines(self.now),
-            truth=GroundTruth(now=self.now, customers=customers, moved_champions=moved),
+            truth=GroundTruth(now=self.now, customers=customers, moved_champions=moved,
+                              orphans=orphans),
             now=self.now,
             seed=self.seed,
             accounts=self.accounts,
@@ -990,6 +993,60 @@ class _WorldBuilder:
                 "ContentDocumentId": note_id, "LinkedEntityId": linked, "ShareType": share,
                 "Visibility": "AllUsers"})
         return note_id
+
+    # --- orphans --------------------------------------------------------------------------------
+
+    def _orphans(self, stories: list[Story], customers: list[CustomerTruth],
+                 moved: list[MovedChampion]) -> list[OrphanRecord]:
+        """Records real orgs hold whose account is gone or not synced yet, in every world:
+
+        - one churned HubSpot-only customer's company is archived while its deals, tickets,
+          notes and tasks stay live (HubSpot does not cascade an archive);
+        - a Salesforce task and a HubSpot note pointing at an account no sync has landed (created
+          after the account sync ran). Drawn from their own random stream, so the rest of the
+          world is the same as without them."""
+        rng = random.Random(f"orphans-{self.seed}")
+        orphans: list[OrphanRecord] = []
+        moved_from = {m.from_customer for m in moved}  # their old company keeps its records
+        candidates = [c for s, c in zip(stories, customers, strict=True)
+                      if s.status == CHURNED and not s.deleted and s.systems == ("hubspot",)
+                      and c.churn_records and c.key not in moved_from]
+        if candidates:
+            customer = rng.choice(candidates)
+            orphans += self._archive_company_only(customer)
+        if self.sf["Account"]:
+            task_id = self._sf("Task", self.now - timedelta(days=2), self.now - timedelta(days=2),
+                               None, {
+                "Subject": "Call", "Status": "Completed", "Priority": "Normal",
+                "ActivityDate": (self.now - timedelta(days=2)).date().isoformat(),
+                "WhoId": None, "WhatId": self.sf_ids.next("Account"),
+                "AccountId": self.sf_ids.next("Account"), "OwnerId": self.sf_users[0],
+                "Description": "Intro call with a prospect; not synced yet.", "IsClosed": True,
+                "TaskSubtype": "Call", "Type": "Call",
+                "CompletedDateTime": sf_datetime(self.now - timedelta(days=2)), "IsArchived": False,
+            })
+            orphans.append(OrphanRecord("salesforce", "Task", task_id, "account_not_synced"))
+        if self.hs["companies"]:
+            moment = self.now - timedelta(days=1)
+            note_id = self._hs("notes", moment, moment, None, {
+                "hs_note_body": "<p>Met them at a conference; company not in the CRM yet.</p>",
+                "hs_timestamp": moment, "hubspot_owner_id": self.hs_owners[0]["id"]})
+            self._associate("notes", note_id, "companies", self.hs_ids.next("companies"))
+            orphans.append(OrphanRecord("hubspot", "notes", note_id, "account_not_synced"))
+        return orphans
+
+    def _archive_company_only(self, customer: CustomerTruth) -> list[OrphanRecord]:
+        """Archive the customer's HubSpot company record and nothing else."""
+        company = next(r for r in self.hs["companies"] if r["id"] == customer.hubspot_company_id)
+        archived_at = self.now - timedelta(days=3)
+        company["archived"] = True
+        company["archivedAt"] = hs_datetime(max(archived_at, datetime.fromisoformat(
+            company["updatedAt"].replace("Z", "+00:00"))))
+        customer.company_archived = True
+        linked = {(from_type, from_id) for from_type, from_id, to_type, to_id, _ in self.associations
+                  if to_type == "companies" and to_id == customer.hubspot_company_id}
+        return [OrphanRecord("hubspot", from_type, from_id, "company_archived", customer.key)
+                for from_type, from_id in sorted(linked) if from_type != "contacts"]
 
     # --- champions who move ------------------------------------------------------------------
 

@@ -122,6 +122,10 @@ class CustomerTruth:
     # every exit-feedback text written for this customer, per place (the exit note included)
     feedback_texts: list[FeedbackText] = field(default_factory=list)
 
+    # Only the HubSpot company record is archived; its deals, tickets, notes and tasks stay live
+    # (HubSpot does not cascade an archive), so its churn history is orphaned: no account.
+    company_archived: bool = False
+
     @property
     def stated_reason_raw(self) -> str | None:
         """The stated reason in the customer's main churn record (first of ``stated_reasons``)."""
@@ -132,6 +136,19 @@ class CustomerTruth:
         return self.salesforce_account_id is not None and self.hubspot_company_id is not None
 
 
+@dataclass(frozen=True)
+class OrphanRecord:
+    """A live record whose account is gone or not synced yet: ``why`` is "company_archived"
+    (its company is archived) or "account_not_synced" (it points at an account id no sync has
+    landed)."""
+
+    system: str
+    object: str
+    record_id: str
+    why: str
+    customer: str | None = None  # CustomerTruth.key when the record belongs to one
+
+
 @dataclass
 class GroundTruth:
     """What really happened in a generated world."""
@@ -139,6 +156,7 @@ class GroundTruth:
     now: datetime
     customers: list[CustomerTruth]
     moved_champions: list[MovedChampion] = field(default_factory=list)
+    orphans: list[OrphanRecord] = field(default_factory=list)
 
     def by_key(self) -> dict[str, CustomerTruth]:
         return {c.key: c for c in self.customers}
