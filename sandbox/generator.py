@@ -1024,6 +1024,7 @@ class _WorldBuilder:
                 "Description": "Intro call with a prospect; not synced yet.", "IsClosed": True,
                 "TaskSubtype": "Call", "Type": "Call",
                 "CompletedDateTime": sf_datetime(self.now - timedelta(days=2)), "IsArchived": False,
+                "CallDisposition": "Connected",
             })
             orphans.append(OrphanRecord("salesforce", "Task", task_id, "account_not_synced"))
         if self.hs["companies"]:
