@@ -118,6 +118,12 @@ def dbt_vars(config: Config) -> dict[str, Any]:
     ):
         if key in warehouse:
             values[key] = warehouse[key]
+    # The classifier groups feature requests by the configured features (publishing.features);
+    # the review queue takes items below classification.review_confidence_threshold.
+    values["classification_features"] = config.section("publishing").get("features") or {}
+    classification = config.section("classification")
+    if "review_confidence_threshold" in classification:
+        values["review_confidence_threshold"] = float(classification["review_confidence_threshold"])
     # Sections the downstream marts read (SLAs, checklist patterns, re-engagement, features).
     for key in ("slas", "checklist_activity_patterns", "reengagement", "released_features", "lookback_days"):
         if key in warehouse:

@@ -22,19 +22,18 @@ final as (
         departments,
         is_exit_interview,
         matched_rule_ids,
-        -- Filled by the learned classifier and text extraction (see the glossary); NULL until then.
-        cast(null as double) as category_confidence,
-        cast(null as map(varchar, double)) as category_scores,
-        'rules' as classified_by,
-        cast(null as varchar) as theme,
-        cast(null as varchar[]) as feature_requests,
-        cast(null as varchar[]) as competitors_switched_to,
-        cast(null as varchar[]) as competitors_mentioned,
-        cast(null as varchar) as parting_sentiment,
-        cast(null as varchar[]) as valued,
-        cast(null as boolean) as would_return,
-        cast(null as boolean) as would_recommend,
-        cast(null as boolean) as open_to_reference
+        category_confidence,
+        category_scores,
+        classified_by,
+        theme,
+        feature_requests,
+        competitors_switched_to,
+        competitors_mentioned,
+        parting_sentiment,
+        valued,
+        would_return,
+        would_recommend,
+        open_to_reference
     from classified
 )
 
