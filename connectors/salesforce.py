@@ -27,6 +27,7 @@ from churnkb.connectors.landing import (
     StreamLanding,
 )
 from churnkb.connectors.records import DATE_TYPES, iso, parse_timestamp
+from churnkb.connectors.refusal import StreamRefused
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceError,
@@ -212,7 +213,7 @@ class SalesforceStream:
 
     def prepare(self, ctx: RunContext) -> StreamLanding:
         """Describe the object, log schema drift, and open the stream's landing."""
-        describe = self.conn.call(lambda: self.conn.sf.restful(f"sobjects/{self.obj}/describe"))
+        describe = self._describe()
         fields = selectable_fields(describe or {}, self.settings, self.stream)
         self.cursor = cursor_field_for(fields)
         if self.cursor is None:
@@ -230,6 +231,19 @@ class SalesforceStream:
 
     def extract(self, ctx: RunContext, landing: StreamLanding) -> None:
         self._extract(ctx, landing, list(landing.shape.columns or []), self.cursor)
+
+    def _describe(self) -> dict[str, Any]:
+        """The object's describe; an object this user cannot see is a refused stream."""
+        try:
+            return self.conn.call(lambda: self.conn.sf.restful(f"sobjects/{self.obj}/describe"))
+        except SalesforceError as exc:
+            content = str(exc.content)
+            if exc.status in (403, 404) or "INSUFFICIENT_ACCESS" in content or "INVALID_TYPE" in content:
+                raise StreamRefused(
+                    f"object {self.obj}",
+                    f"give the integration user read access to {self.obj} (profile or permission "
+                    "set; for ContentNote, Lightning notes must be enabled)") from None
+            raise
 
     def checkpoint(self, ctx: RunContext, landing: StreamLanding) -> None:
         self._land_and_checkpoint(landing, self.cursor, ctx.run_start)

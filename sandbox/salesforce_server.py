@@ -74,10 +74,13 @@ class SalesforceSandbox(SandboxLifecycle):
         client_secret: str = DEFAULT_CLIENT_SECRET,
         username: str = DEFAULT_USERNAME,
         password: str = DEFAULT_PASSWORD,
+        hidden_objects: tuple[str, ...] = (),
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.store = SalesforceStore(records)
+        # objects this user's profile cannot see: describe answers 404, SOQL INVALID_TYPE
+        self.hidden_objects = {name.lower() for name in hidden_objects}
         self.token = token
         self.faults = faults
         self.page_size = page_size
@@ -247,6 +250,8 @@ class SalesforceSandbox(SandboxLifecycle):
             raise SoqlError(MALFORMED_QUERY, "A query string has to be specified")
         query = parse(soql)
         _check_content_link_filter(query.sobject, soql)
+        if query.sobject.lower() in self.hidden_objects:
+            raise unknown_object_error(query)
         with self.store.lock:
             table = self.store.table(query.sobject)
             if table is None:
@@ -321,6 +326,8 @@ class SalesforceSandbox(SandboxLifecycle):
     def _sobjects(self, request: Request, rest: list[str]) -> Response:
         if not rest:
             return _only(request, "GET", lambda: Response(200, self._sobject_list()))
+        if rest[0].lower() in self.hidden_objects:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
         table = self.store.require_table(rest[0])
         if len(rest) == 1:
             if request.method == "POST":

@@ -78,3 +78,24 @@ def test_every_exit_note_reaches_fct_feedback_items_with_its_account_and_churn_e
         checked[feedback_source] += 1
     assert {"salesforce_task", "salesforce_content_note", "hubspot_note"} <= set(checked), checked
     print(dict(checked))
+
+
+@pytest.mark.parametrize("hidden, expected_status", [("ContentNote", "partial"), ("Opportunity", "failed")])
+def test_an_object_the_user_cannot_see_skips_its_stream_unless_the_warehouse_needs_it(
+        tmp_path, monkeypatch, hidden, expected_status):
+    from churnkb.sandbox.generator import generate_world
+    from churnkb.sandbox.salesforce_server import DEFAULT_TOKEN, SalesforceSandbox
+    from fixtures.connectors import make_config
+
+    world = generate_world(accounts=30, seed=3)
+    with SalesforceSandbox(world.salesforce, hidden_objects=(hidden,)) as org:
+        monkeypatch.setenv("SALESFORCE_INSTANCE_URL", org.base_url)
+        monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", DEFAULT_TOKEN)
+        report = sync_source("salesforce", make_config(tmp_path))
+    assert report.status == expected_status
+    by_stream = {s.stream: s for s in report.streams}
+    refused = "content_note" if hidden == "ContentNote" else "opportunity"
+    assert f"object {hidden} is not granted" in by_stream[refused].message
+    if expected_status == "partial":
+        assert "exclude the stream with sources.salesforce.exclude_streams" in by_stream[refused].message
+        assert by_stream["account"].status == "success" and by_stream["account"].landed > 0
