@@ -95,6 +95,10 @@ def dbt_vars(config: Config) -> dict[str, Any]:
         "hs_cancellation_ticket_categories": list(
             hubspot.get("cancellation_ticket_categories", ["CANCELLATION"])
         ),
+        "sf_extra_text_fields": {
+            sobject: list(names or [])
+            for sobject, names in (salesforce.get("extra_text_fields") or {}).items()
+        },
         "hs_extra_text_properties": {
             object_type: list(names or [])
             for object_type, names in (hubspot.get("extra_text_properties") or {}).items()

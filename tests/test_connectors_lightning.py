@@ -99,3 +99,28 @@ def test_an_object_the_user_cannot_see_skips_its_stream_unless_the_warehouse_nee
     if expected_status == "partial":
         assert "exclude the stream with sources.salesforce.exclude_streams" in by_stream[refused].message
         assert by_stream["account"].status == "success" and by_stream["account"].landed > 0
+
+
+def test_an_org_long_text_field_named_in_config_is_a_feedback_source(connector_world):
+    from churnkb.sandbox.generator import generate_world
+
+    from churnkb.warehouse import build, read_connection
+
+    world = connector_world(accounts=120, seed=11)
+    customer = next(c for c in generate_world(accounts=120, seed=11).truth.churned_customers()
+                    if not c.deleted and any(o == "Opportunity" for _, o, _ in c.churn_records))
+    opportunity = next(i for s, o, i in customer.churn_records if o == "Opportunity")
+    world.salesforce.add_field("Opportunity", "Closed_Lost_Notes__c", "textarea")
+    world.salesforce.set_fields("Opportunity", opportunity, {
+        "Closed_Lost_Notes__c": "Went with a cheaper tool after the renewal quote doubled."})
+    config = world.with_sources(salesforce={"extra_text_fields": {"Opportunity": ["Closed_Lost_Notes__c"]}})
+    assert sync_source("salesforce", config).status == "success"
+    assert sync_source("hubspot", config).status == "success"
+    assert build(config).success
+    with read_connection(config) as con:
+        found = con.execute("""
+            select f.feedback_source, f.body_text, e.source_record_id from fct_feedback_items f
+            join fct_churn_events e using (churn_event_id)
+            where f.source_record_id = ?""", [f"{opportunity}.Closed_Lost_Notes__c"]).fetchall()
+    assert found == [("salesforce_extra_field",
+                      "Went with a cheaper tool after the renewal quote doubled.", opportunity)]

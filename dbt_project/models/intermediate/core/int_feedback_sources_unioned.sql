@@ -71,6 +71,15 @@ sf_opportunity_descriptions as (
     where not is_deleted and is_closed and not is_won and description is not null
 ),
 
+sf_extra_fields as (
+    select
+        'salesforce', sobject, record_id || '.' || field_name, 'salesforce_extra_field',
+        record_id, cast(null as varchar),
+        field_name, body_text, updated_at
+    from {{ ref('stg_salesforce__extra_text_fields') }}
+    where not is_deleted
+),
+
 hs_notes as (
     select
         'hubspot', 'notes', note_id, 'hubspot_note',
@@ -165,6 +174,7 @@ unioned as (
     union all select * from sf_content_notes
     union all select * from sf_events
     union all select * from sf_opportunity_descriptions
+    union all select * from sf_extra_fields
     union all select * from hs_notes
     union all select * from hs_tasks
     union all select * from hs_feedback_submissions
