@@ -90,8 +90,6 @@ def check_page(table: pa.Table, *, id_field: str, cursor_field: str | None,
         raise FastPathUnavailable(f"a record without {cursor_field}")
     text = _together([table[n] for n in table.column_names if pa.types.is_string(table[n].type)])
     if text is not None:
-        if pc.any(pc.match_substring(text, "\ufffd")).as_py():
-            raise FastPathUnavailable("a replacement character")
         longest = pc.max(pc.utf8_length(text)).as_py()
         if longest is not None and longest > max_field_chars:
             raise FastPathUnavailable("an oversized value")

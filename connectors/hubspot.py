@@ -374,8 +374,8 @@ class HubSpotObjectStream:
         archived record: run it on its own cadence (``archived_every_hours``, default daily), not
         every hourly run. Deletes then reach the warehouse within that interval."""
         last = landing.state.extra.get("archived_cursor")
-        if ctx.full_refresh or not last:
-            return True
+        if ctx.full_refresh or not last or landing.state.extra.get("archived_resume"):
+            return True  # first pass, or one a stop interrupted: finish it now
         every = float(self.settings.get("archived_every_hours", DEFAULT_ARCHIVED_EVERY_HOURS))
         return ctx.run_start - parse_timestamp(last) >= timedelta(hours=every)
 

@@ -25,7 +25,13 @@ from churnkb.connectors.columnar import (
 )
 from churnkb.connectors.drift import DriftLog, ValueObserver, schema_changes
 from churnkb.connectors.raw_zone import RawZoneWriter, records_to_table, utc_now
-from churnkb.connectors.records import Quarantine, check_record, parse_timestamp
+from churnkb.connectors.records import (
+    Quarantine,
+    TextRepairs,
+    check_record,
+    parse_timestamp,
+    repair_text,
+)
 from churnkb.connectors.report import StreamProgress, StreamReport
 from churnkb.connectors.state import StateStore
 
@@ -84,6 +90,7 @@ class StreamLanding:
         self.quarantine = Quarantine(ctx.data_paths.quarantine(ctx.source, stream), ctx.sync_id)
         self.observer = ValueObserver()
         self.report = StreamReport(stream=stream)
+        self.repairs = TextRepairs()
         self.buffer: list[dict[str, Any]] = []
         # Text tables of buffer[:converted] (pages landed column-wise); the rest is converted
         # record by record at flush.
@@ -109,8 +116,12 @@ class StreamLanding:
         record_id = str(record.get(shape.id_field) or "")
         if record_id and self.tail.get(record_id) == self.version(record):
             return False  # landed already, unchanged: part of the lookback overlap
+        record = repair_text(record, self.ctx.max_field_chars, self.repairs)
+        self.report.surrogates_replaced = self.repairs.surrogates_replaced
+        self.report.truncated = self.repairs.truncated
+        # A deletion must always land: only its key (and cursor) are checked, never its dates.
         reason = check_record(record, id_field=shape.id_field, cursor_field=shape.cursor_field,
-                              date_fields=shape.date_fields,
+                              date_fields=() if shape.is_deleted(record) else shape.date_fields,
                               max_field_chars=self.ctx.max_field_chars)
         if reason:
             self.quarantine.add(record, reason, record_id=_text_or_none(record.get(shape.id_field)))
@@ -282,6 +293,12 @@ class StreamLanding:
         self.commit()
         self.report.status = status
         notes = [message] if message else []
+        if self.repairs.surrogates_replaced:
+            notes.append(f"{self.repairs.surrogates_replaced} text values had undecodable "
+                         "characters, replaced by U+FFFD")
+        if self.repairs.truncated:
+            notes.append(f"{self.repairs.truncated} text values over "
+                         f"{self.ctx.max_field_chars} characters truncated (marked)")
         if self.quarantine.count:
             notes.append(f"quarantined {self.quarantine.summary()} -> {self.quarantine.path}")
         self.report.message = "; ".join(notes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -43,15 +44,54 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+TRUNCATION_MARKER = " [truncated by churnkb: {n} characters in all]"
+
+
 def has_invalid_text(value: str) -> bool:
-    """Lone surrogates come from undecodable bytes (surrogateescape); U+FFFD from replaced ones."""
-    if "\ufffd" in value:
-        return True
+    """Lone surrogates (from undecodable bytes, surrogateescape) cannot be stored as UTF-8.
+    U+FFFD is a valid character like any other and is kept."""
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
         return True
     return False
+
+
+@dataclass
+class TextRepairs:
+    """What landing changed in text values so they can be stored, counted per stream."""
+
+    surrogates_replaced: int = 0  # values with lone surrogates, each replaced by U+FFFD
+    truncated: int = 0  # values over max_field_chars, cut with TRUNCATION_MARKER
+
+
+def repair_text(record: dict[str, Any], max_field_chars: int, repairs: TextRepairs
+                ) -> dict[str, Any]:
+    """The record with every text value storable: lone surrogates become U+FFFD, oversized text
+    is cut and marked. Valid Unicode (U+FFFD, RTL marks, NUL, emoji) is kept as it is."""
+    fixed: dict[str, Any] | None = None
+    for name, value in record.items():
+        if not isinstance(value, str):
+            continue
+        new = value
+        if has_invalid_text(new):
+            if _only_escapes(new):  # undecodable bytes: decode them as a reader would
+                new = new.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            new = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in new)
+            repairs.surrogates_replaced += 1
+        if len(new) > max_field_chars:
+            marker = TRUNCATION_MARKER.format(n=len(new))
+            new = new[:max(max_field_chars - len(marker), 0)] + marker
+            repairs.truncated += 1
+        if new is not value:
+            fixed = dict(record) if fixed is None else fixed
+            fixed[name] = new
+    return record if fixed is None else fixed
+
+
+def _only_escapes(value: str) -> bool:
+    """Surrogates from surrogateescape (U+DC80..U+DCFF) stand for bytes: decode them again."""
+    return all(not ("\ud800" <= ch <= "\udfff") or "\udc80" <= ch <= "\udcff" for ch in value)
 
 
 def check_record(
@@ -62,16 +102,10 @@ def check_record(
     date_fields: Iterable[str],
     max_field_chars: int,
 ) -> str | None:
-    """The reason ``record`` must be quarantined, or None when it can be landed."""
+    """The reason ``record`` must be quarantined, or None when it can be landed. Text is not a
+    reason (``repair_text`` makes it storable first); a record that cannot be keyed is."""
     if not record.get(id_field):
         return f"missing id ({id_field})"
-    for name, value in record.items():
-        if not isinstance(value, str):
-            continue
-        if has_invalid_text(value):
-            return f"invalid UTF-8 in {name}"
-        if len(value) > max_field_chars:
-            return f"oversized {name}: {len(value)} chars > {max_field_chars}"
     if cursor_field:
         date_fields = [cursor_field, *(n for n in date_fields if n != cursor_field)]
         if not record.get(cursor_field):

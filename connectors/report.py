@@ -37,6 +37,8 @@ class StreamReport:
     fetched: int = 0  # records received from the API (landed + quarantined)
     landed: int = 0  # rows written to the raw zone (objects and association rows)
     quarantined: int = 0
+    surrogates_replaced: int = 0  # text values with undecodable characters, now U+FFFD
+    truncated: int = 0  # text values over the size limit, cut with a marker
     deleted: int = 0  # landed records that are deletions (IsDeleted / archived)
     requests: int = 0
     duration_s: float = 0.0

@@ -203,13 +203,17 @@ def test_bad_records_are_quarantined_counted_and_shown(connector_world, capsys):
     report = sync_source("hubspot", world.config, streams=["notes"])
 
     notes = report.streams[0]
-    assert report.ok and notes.quarantined == 3
-    assert notes.landed == len(world.hubspot.store["notes"]) - 3
-    assert not {b["id"] for b in bad} & set(landed(world, "hubspot", "notes", "id"))
+    # issue 12: text is repaired and counted, only the bad date is quarantined
+    assert report.ok and notes.quarantined == 1
+    assert notes.surrogates_replaced == 1 and notes.truncated == 1
+    rows = landed(world, "hubspot", "notes", "id")
+    assert notes.landed == len(world.hubspot.store["notes"]) - 1
+    assert rows["99000000002"]["hs_note_body"] == "bad \ufffd byte"
+    assert len(rows["99000000001"]["hs_note_body"]) == 65536
+    assert rows["99000000001"]["hs_note_body"].endswith("70000 characters in all]")
     assert main(["--data-dir", str(world.config.data_dir), "status"]) == 0
     out = capsys.readouterr().out
-    assert "hubspot/notes: quarantined 1 invalid UTF-8, 1 oversized hs_note_body, " \
-           "1 unparseable date" in out
+    assert "quarantined 1 unparseable date" in out
 
 
 def test_hourly_run_with_nothing_changed_costs_at_most_3_requests_per_stream(connector_world):
