@@ -281,7 +281,7 @@ def _themes(now: list[dict], before: list[dict], settings: Publishing) -> list[T
         # only churned events lost revenue.
         lost = float(item["amount_lost"] or 0) if item.get("churn_status") == "churned" else 0.0
         amounts[theme][_event_key(item)] = lost
-        accounts[theme].add(str(item.get("account_id") or item["feedback_id"]))
+        accounts[theme].add(str(item.get("account_id") or _event_key(item)))
     for item in before:
         previous[theme_of(item)] += 1
     ranked = sorted(counts, key=lambda t: (-counts[t], -sum(amounts[t].values()), t))

@@ -15,7 +15,7 @@
 -- Alert state (what the daily alert says today): 'overdue' (missing), 'due_soon' (pending and due
 -- within handover_warning_days; the follow-up from the day its window opens), else NULL. Saved
 -- events and done steps never carry an alert state; steps missed more than alert_lookback_days
--- ago are history, not news, and carry none either.
+-- ago are history, not news, and carry none either; nor do orphaned events (no account).
 {%- set ack_days = warehouse_setting('slas', 'acknowledge_business_days', 1) | int %}
 {%- set save_days = warehouse_setting('slas', 'save_assessment_days', 3) | int %}
 {%- set exit_days = warehouse_setting('slas', 'exit_interview_days', 14) | int %}
@@ -132,6 +132,9 @@ final as (
         status in ('late', 'missing', 'early') as is_breached,
         case
             when churn_status = 'saved' then null
+            -- an orphan (account archived, deleted or not synced): its activities cannot be
+            -- matched and nobody owns it in the CRM, so an alert would be noise
+            when account_id is null then null
             when status = 'missing' and due_date >= as_of_date - {{ alert_lookback_days }} then 'overdue'
             when status = 'pending' and window_opens_on is not null and window_opens_on <= as_of_date
                 then 'due_soon'

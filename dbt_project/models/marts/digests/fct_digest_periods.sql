@@ -91,7 +91,8 @@ churned as (
     select
         period_audiences.period_kind, period_audiences.period_start, period_audiences.audience,
         count(*) as churned_events,
-        count(distinct all_events.account_id) as churned_accounts,
+        -- an orphaned churn (account archived, deleted or not synced) is still a lost logo
+        count(distinct coalesce(all_events.account_id, all_events.churn_event_id)) as churned_accounts,
         sum(coalesce(all_events.amount_lost, 0)) as revenue_lost
     from period_audiences
     inner join all_events
