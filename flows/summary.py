@@ -39,6 +39,13 @@ def published_targets(result: dict[str, Any], publisher: str) -> list[str]:
     return [str(row.get("target") or row.get("channel")) for row in rows if row.get("status") == "sent"]
 
 
+def nothing_to_report(result: dict[str, Any]) -> list[str]:
+    """Departments whose digest had nothing of their own for the period (not sent)."""
+    rows = result.get("published", {}).get("digests", {}).get("rows", [])
+    return list(dict.fromkeys(str(row.get("department")) for row in rows
+                              if row.get("status") == "empty"))
+
+
 def readable_digest(path: str) -> str:
     """Digests are written in several formats side by side; point people at the Markdown one."""
     markdown = Path(path).with_suffix(".md")
@@ -61,6 +68,9 @@ def demo_summary(result: dict[str, Any], config: Config) -> str:
     lines += [f"  {name:<18} {count:>5}" for name, count in reasons]
     digests = list(dict.fromkeys(readable_digest(p) for p in published_targets(result, "digests")))
     lines += ["", f"Digests written: {len(digests)}"] + [f"  {_relative(p, cwd)}" for p in digests]
+    quiet = nothing_to_report(result)
+    if quiet:
+        lines.append(f"  Nothing to report this period: {', '.join(quiet)}")
     alerts = result.get("published", {}).get("alerts", {})
     alert_targets = published_targets(result, "alerts")
     lines += ["", f"Alerts: {alerts.get('sent', 0)} sent"] + [f"  {_relative(p, cwd)}" for p in alert_targets]

@@ -31,6 +31,8 @@ class Rendered:
     email: Callable[[], EmailContent]
     slack: Callable[[], dict[str, Any]]
     teams: Callable[[], dict[str, Any]]
+    # What a dry run prints per channel: recipients, subject, size, a text preview.
+    preview: Callable[[str, dict[str, Any], str], str] | None = None
 
 
 def send(settings: Publishing, spec: dict[str, Any], owner: str, channel: str,
@@ -57,8 +59,11 @@ def publish_once(*, settings: Publishing, ledger: Ledger, report: PublishReport,
                        status="skipped", detail="already sent (publication ledger)")
             continue
         if dry_run:
+            detail = "dry run: would send"
+            if rendered.preview is not None:
+                detail = f"dry run: would send {rendered.preview(channel, spec, owner)}"
             report.add(kind=kind, department=department, period=period, channel=channel,
-                       status="skipped", detail="dry run: would send")
+                       status="skipped", detail=detail)
             continue
         try:
             target = send(settings, spec, owner, channel, rendered)

@@ -82,7 +82,33 @@ def rendered_digest(digest: Digest, directory: Path, settings: Publishing) -> Re
                             html=to_html(digest, f"cid:{CHART_CID}", preferences),
                             images={CHART_CID: chart})
 
-    return Rendered(write_files, email, lambda: to_slack(digest), lambda: to_teams(digest))
+    def preview(channel: str, spec: dict, owner: str) -> str:
+        return dry_run_preview(digest, channel, spec, owner, directory, chart)
+
+    return Rendered(write_files, email, lambda: to_slack(digest), lambda: to_teams(digest),
+                    preview)
+
+
+def dry_run_preview(digest: Digest, channel: str, spec: dict, owner: str, directory: Path,
+                    chart: bytes) -> str:
+    """Where it would go, to whom, under which subject, how big, and how it starts."""
+    text = to_text(digest)
+    if channel == "email":
+        to = ", ".join(spec.get("email", {}).get("to") or []) if isinstance(
+            spec.get("email", {}).get("to"), list) else str(spec.get("email", {}).get("to"))
+        size = len(text.encode()) + len(to_html(digest, "cid:x").encode()) + len(chart)
+        whom = f"to {to}"
+    elif channel in ("slack", "teams"):
+        payload = to_slack(digest) if channel == "slack" else to_teams(digest)
+        env = (spec.get(channel) or {}).get("webhook_env") or "its webhook"
+        size = len(json.dumps(payload, ensure_ascii=False).encode())
+        whom = f"to the webhook in {env}"
+    else:
+        size = len(text.encode()) + len(chart)
+        whom = f"into {directory}"
+    first = " / ".join(line.strip() for line in text.splitlines()[3:8] if line.strip())
+    return (f"by {channel} {whom}; subject: {digest.subject}; {size:,} bytes; "
+            f"preview: {first[:200]}")
 
 
 def write_digest_files(digest: Digest, directory: Path, chart: bytes,

@@ -178,7 +178,11 @@ def test_starttls_and_login(marts_dir, tmp_path, monkeypatch):
 def test_cli_publish_digests_and_dry_run(marts_dir, capsys):
     args = ["--data-dir", str(marts_dir), "publish", "digests", "--period", "2026-W47"]
     assert cli_main([*args, "--dry-run"]) == 0
-    assert "dry run" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "dry run" in out
+    # what would go out: channel, where to, subject, size and the first lines
+    assert "by file into " in out and "subject: [churnkb] Finance 2026-W47:" in out
+    assert " bytes; preview: " in out and "Company-wide" in out
     assert not Ledger.for_data_dir(marts_dir).path.exists()
     assert cli_main(args) == 0
     assert "5 sent" in capsys.readouterr().out
@@ -193,3 +197,13 @@ def test_cli_period_written_as_a_month_publishes_that_month(marts_dir, capsys):
     out = capsys.readouterr().out
     assert f" {month} " in out and "-W" not in out
     assert list((marts_dir / "outputs" / "digests" / month).glob("*.md"))
+
+
+def test_the_demo_summary_names_the_departments_with_nothing_to_report():
+    from churnkb.flows.summary import nothing_to_report
+
+    result = {"published": {"digests": {"rows": [
+        {"department": "finance", "status": "sent", "channel": "file"},
+        {"department": "sales", "status": "empty", "channel": None},
+        {"department": "support", "status": "empty", "channel": None}]}}}
+    assert nothing_to_report(result) == ["sales", "support"]
