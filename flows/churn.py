@@ -79,9 +79,11 @@ def build_task(
 
 
 @task(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=_worth_retrying, cache_policy=NO_CACHE)
-def publish_task(name: str, config_path: str | None, data_dir: str | None) -> dict[str, Any]:
+def publish_task(name: str, config_path: str | None, data_dir: str | None,
+                 period: str | None = None) -> dict[str, Any]:
     """Retried: channels fail transiently, and the publication ledger stops a double send."""
-    summary = steps.run_publisher(name, steps.FlowInputs(config_path, data_dir).config())
+    summary = steps.run_publisher(name, steps.FlowInputs(config_path, data_dir).config(),
+                                  period=period)
     create_table_artifact(key=f"publish-{name}", table=summary["rows"] or [{"sent": 0, "failed": 0}],
                           description=f"{name}: {summary['sent']} sent, {summary['failed']} failed")
     steps.check_publish(summary)
@@ -113,9 +115,11 @@ def build_warehouse(config_path: str | None = None, data_dir: str | None = None,
 
 
 @flow(name="publish-digests", on_failure=[_notify_failure_hook])
-def publish_digests(config_path: str | None = None, data_dir: str | None = None) -> dict[str, Any]:
-    """Each department's digest of churn feedback routed to it."""
-    return publish_task("digests", config_path, data_dir)
+def publish_digests(config_path: str | None = None, data_dir: str | None = None,
+                    period: str | None = None) -> dict[str, Any]:
+    """Each department's digest of churn feedback routed to it (default: the last complete
+    period; `period` such as 2026-W47 or 2026-11 publishes that one)."""
+    return publish_task("digests", config_path, data_dir, period)
 
 
 @flow(name="publish-alerts", on_failure=[_notify_failure_hook])

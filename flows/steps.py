@@ -97,12 +97,17 @@ def check_build(summary: dict[str, Any]) -> None:
         raise StepFailed(f"warehouse build failed: {detail}")
 
 
-def run_publisher(name: str, config: Config, *, now: datetime | None = None) -> dict[str, Any]:
-    """Run one publisher (digests, alerts or reengagement); they only read marts."""
+def run_publisher(name: str, config: Config, *, now: datetime | None = None,
+                  period: str | None = None) -> dict[str, Any]:
+    """Run one publisher (digests, alerts or reengagement); they only read marts.
+
+    ``period`` (digests only) publishes that period, written as 2026-W47 or 2026-11."""
     if name == "digests":
         from churnkb.publishers.digests import publish_digests
+        from churnkb.publishers.periods import parse_period, with_period_kind
 
-        report = publish_digests(config, now=now)
+        period_end, kind = parse_period(period) if period else (None, None)
+        report = publish_digests(with_period_kind(config, kind), period_end=period_end, now=now)
     elif name == "alerts":
         from churnkb.publishers.alerts import publish_alerts
 
@@ -115,6 +120,22 @@ def run_publisher(name: str, config: Config, *, now: datetime | None = None) -> 
         raise StepFailed(f"unknown publisher '{name}'")
     return {"publisher": name, "sent": int(report.sent), "failed": int(report.failed),
             "rows": _jsonable_rows(list(report.rows()))}
+
+
+def richest_digest_month(config: Config, departments: list[str]) -> str | None:
+    """The latest complete month in which every department has something to report (churned
+    accounts or routed feedback), as 2026-08; None when no month has."""
+    from churnkb.warehouse import read_connection
+
+    with read_connection(config) as con:
+        found = con.execute("""
+            select strftime(period_start, '%Y-%m') from fct_digest_periods
+            where period_kind = 'month' and period_start < date_trunc('month', current_date)
+              and audience in (select unnest(?::varchar[]))
+              and (coalesce(churned_events, 0) > 0 or coalesce(feedback_routed, 0) > 0)
+            group by period_start having count(distinct audience) = ?
+            order by period_start desc limit 1""", [departments, len(departments)]).fetchone()
+    return found[0] if found else None
 
 
 def check_publish(summary: dict[str, Any]) -> None:

@@ -67,7 +67,11 @@ def demo_summary(result: dict[str, Any], config: Config) -> str:
     lines += ["", f"Churn events in the warehouse: {events}", "Top reasons (primary):"]
     lines += [f"  {name:<18} {count:>5}" for name, count in reasons]
     digests = list(dict.fromkeys(readable_digest(p) for p in published_targets(result, "digests")))
-    lines += ["", f"Digests written: {len(digests)}"] + [f"  {_relative(p, cwd)}" for p in digests]
+    period = result.get("digest_period")
+    heading = f"Digests written: {len(digests)}" + (
+        f" (for {period}, the latest month in which every department has something to report)"
+        if period and period[0].isdigit() else "")
+    lines += ["", heading] + [f"  {_relative(p, cwd)}" for p in digests]
     quiet = nothing_to_report(result)
     if quiet:
         lines.append(f"  Nothing to report this period: {', '.join(quiet)}")

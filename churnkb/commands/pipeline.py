@@ -134,7 +134,9 @@ def run_demo(args: argparse.Namespace) -> int:
     world = generate_world(accounts=accounts, seed=seed, now=today)
     try:
         with sandboxes(world=world) as crms, environment(crms.env), without_heartbeat():
-            result = churn_pipeline(config_path=_config_arg(args), data_dir=str(data_dir), publishers=["all"])
+            result = churn_pipeline(config_path=_config_arg(args), data_dir=str(data_dir),
+                                    publishers=["alerts", "reengagement"])
+            result["digest_period"] = publish_demo_digests(result, config, _config_arg(args), data_dir)
         print()
         print(demo_summary(result, config))
         steps_line = ", ".join(f"{step} {seconds:.0f} s" for step, seconds in result["timings_s"].items())
@@ -146,6 +148,22 @@ def run_demo(args: argparse.Namespace) -> int:
         return 1
     print(f"\nDemo finished in {time.monotonic() - started:.0f} s.")
     return 0
+
+
+def publish_demo_digests(result: dict, config, config_path: str | None, data_dir: Path) -> str:  # noqa: ANN001
+    """Publish the digests for the latest month in which every department has something to
+    report, so the demo shows all five (the last complete week often has little churn)."""
+    from churnkb.flows.churn import publish_digests
+    from churnkb.flows.steps import richest_digest_month
+    from churnkb.publishers.settings import Publishing
+
+    departments = list(Publishing.from_config(config).departments)
+    period = richest_digest_month(config, departments)
+    started = time.monotonic()
+    result["published"]["digests"] = publish_digests(config_path=config_path, data_dir=str(data_dir),
+                                                     period=period)
+    result["timings_s"]["publish-digests"] = round(time.monotonic() - started, 1)
+    return period or "the last complete period"
 
 
 # --- serve ---------------------------------------------------------------------------------------

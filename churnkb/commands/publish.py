@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import calendar
-import re
 from datetime import date
 
 from churnkb.commands.common import (
@@ -15,10 +13,8 @@ from churnkb.commands.common import (
     CommandError,
     say,
 )
-from churnkb.config import Config, deep_merge, load_config
-
-_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+from churnkb.config import Config, load_config
+from churnkb.publishers.periods import parse_period, with_period_kind
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,28 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     publish.add_argument("--dry-run", action="store_true",
                          help="build everything, send and write nothing; show what would go out")
     publish.set_defaults(func=run_publish)
-
-
-def parse_period(value: str) -> tuple[date, str | None]:
-    """A day inside the period, and its kind: an ISO week (2026-W47) is weekly, a month (2026-11)
-    monthly; a plain date keeps the configured kind (None)."""
-    if match := _WEEK.match(value):
-        return date.fromisocalendar(int(match[1]), int(match[2]), 7), "weekly"
-    if match := _MONTH.match(value):
-        year, month = int(match[1]), int(match[2])
-        return date(year, month, calendar.monthrange(year, month)[1]), "monthly"
-    try:
-        return date.fromisoformat(value), None
-    except ValueError:
-        raise ValueError(f"--period {value!r}: use 2026-W47, 2026-11 or 2026-11-20") from None
-
-
-def with_period_kind(config: Config, kind: str | None) -> Config:
-    """The config with publishing.period set to ``kind`` (the kind --period was written in)."""
-    if kind is None:
-        return config
-    return Config(data_dir=config.data_dir, path=config.path,
-                  raw=deep_merge(config.raw, {"publishing": {"period": kind}}))
 
 
 def _publish(args: argparse.Namespace, config, period_end: date | None):  # noqa: ANN001, ANN202
