@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench bench-quick lint sandbox clean
+.PHONY: demo test bench bench-quick lint sandbox samples clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ bench: $(VENV)/.bench-installed
 
 bench-quick: $(VENV)/.bench-installed
 	$(BIN)/python -m churnkb.bench --quick
+
+## samples: regenerate the README's digest screenshot and re-engagement sample from a fresh demo
+## (needs Chromium for the screenshot, e.g. `apt-get install chromium`)
+samples: $(STAMP)
+	rm -rf .samples
+	$(BIN)/churnkb demo --data-dir .samples
+	cp .samples/outputs/reengagement/*.csv docs/reengagement-sample.csv
+	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=900,1600 \
+	  --screenshot=docs/digest-sample.png "file://$(CURDIR)/$$(ls -d .samples/outputs/digests/*/product.html | tail -1)"
 
 clean:
 	rm -rf $(VENV) data

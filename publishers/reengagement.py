@@ -37,6 +37,14 @@ DEFAULT_OPENING_LINES = {
     "champion_moved": "Congratulations on joining {account}! We enjoyed working with you "
                       "before; could we help your new team too?",
 }
+# {reason} as a salesperson would say it ("what we fixed about billing and payments")
+REASON_PHRASES = {
+    "product": "the product", "pricing": "pricing", "service": "support",
+    "success_process": "onboarding and training", "competitor": "what made you look elsewhere",
+    "relationship": "how we work with your team", "company": "your plans",
+    "needs": "what you need today", "involuntary": "billing and payments",
+    "unknown": "what you told us",
+}
 COLUMNS = ["account", "account_id", "contact", "contact_email", "owner", "owner_email", "trigger",
            "detail", "other_triggers", "reason", "priority", "eligible_from", "expires_on",
            "suggested_opening_line"]
@@ -127,7 +135,7 @@ def opening_line(settings: Publishing, trigger: str, account: str, reason: str,
     template = {**DEFAULT_OPENING_LINES, **configured}.get(trigger)
     if not template:
         return f"We would love to hear how {account} is doing."
-    values = {"account": account, "reason": reason.replace("_", " "),
+    values = {"account": account, "reason": REASON_PHRASES.get(reason, reason.replace("_", " ")),
               "detail": detail or "details in the CRM"}
     return template.format_map(values)
 
