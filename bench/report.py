@@ -128,7 +128,7 @@ BOUNDS = {
         "the fixed cost."),
     "churnkb demo": (
         "Demo: a cold start creates Prefect's SQLite database (migrations) and starts its "
-        "ephemeral server (~15 s on 2 cores, NOTES.md §7.1), then runs the flows (sync, dbt build "
+        "ephemeral server (~15 s on 2 cores), then runs the flows (sync, dbt build "
         "with its fixed per-node cost, publishers)."),
 }
 

@@ -1,6 +1,6 @@
 """Read the marts publishers need, as plain dicts, tolerant of optional columns.
 
-Publishers only read marts (DESIGN.md), through ``churnkb.warehouse.read_connection``. The mart
+Publishers only read marts (docs/architecture.md), through ``churnkb.warehouse.read_connection``. The mart
 contract fixes a core set of columns; extras such as owner names or record URLs are used when a
 mart carries them and fall back to NULL otherwise, so an analyst can add columns freely.
 """

@@ -16,7 +16,7 @@ from churnkb.publishers.chart import CHART_HEIGHT, CHART_WIDTH, colour_of
 from churnkb.publishers.content import Cell, Digest, Link, Metric, format_money, plural
 from churnkb.publishers.text import escape_markdown, escape_slack, escape_teams, trim
 
-# Slack Block Kit limits (api.slack.com/reference/block-kit/blocks; NOTES.md 8.3).
+# Slack Block Kit limits (api.slack.com/reference/block-kit/blocks).
 SLACK_MAX_BLOCKS = 50
 SLACK_SECTION_CHARS = 3000
 SLACK_HEADER_CHARS = 150

@@ -12,7 +12,7 @@ from churnkb.config import Config, ConfigError
 CHANNELS = ("file", "email", "slack", "teams")
 DEPARTMENTS = ("product", "finance", "support", "customer_success", "sales")
 
-# DESIGN.md "Canonical reason categories and routing"; overridable as publishing.routing.
+# docs/architecture.md "Canonical reason categories and routing"; overridable as publishing.routing.
 DEFAULT_ROUTING: dict[str, list[str]] = {
     "product": ["product"],
     "pricing": ["finance"],

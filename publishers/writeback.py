@@ -17,7 +17,7 @@ from churnkb.publishers.settings import Publishing
 
 from churnkb.secrets import get_secret, redact
 
-TASK_TO_COMPANY = 192  # HUBSPOT_DEFINED task -> company (NOTES.md 2.4)
+TASK_TO_COMPANY = 192  # HUBSPOT_DEFINED task -> company (HubSpot associations v4 reference)
 DEFAULT_HUBSPOT_URL = "https://api.hubapi.com"
 
 

@@ -66,7 +66,7 @@ CALL_CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"  # HubSpot's "Connected"
 RANDOM_DELETE_SHARE = 0.03  # ordinary tasks, support cases, notes and non-champion contacts
 MOVED_CHAMPION_SHARE = 0.2  # of churned, not-deleted customers
 
-# HUBSPOT_DEFINED association type ids (NOTES.md §2.4), one direction per pair.
+# HUBSPOT_DEFINED association type ids (HubSpot associations v4 reference), one direction per pair.
 ASSOC = {
     ("contacts", "companies"): 1,
     ("deals", "companies"): 5,

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-# Both real front ends answer 414 URI Too Long near 16k characters (NOTES.md 2.2; Salesforce's
+# Both real front ends answer 414 URI Too Long near 16k characters (Salesforce's
 # REST query GET has the same limit). Counted over the request target: path plus query string.
 MAX_URL_CHARS = 16_000
 _URI_TOO_LONG = (b"<html><head><title>414 Request-URI Too Large</title></head><body>"

@@ -23,7 +23,7 @@ FIELD_TYPES = STRING_TYPES | ID_TYPES | NUMBER_TYPES | {"boolean", "date", "date
 # Every sandbox object has these, whatever its records carry.
 ALWAYS_PRESENT = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
 
-# Standard fields of the sandbox objects (NOTES.md §1.4), present even before any record has them.
+# Standard fields of the sandbox objects (Salesforce object reference), present even before any record has them.
 STANDARD_FIELDS: dict[str, tuple[str, ...]] = {
     "Account": ("Name", "Type", "Industry", "AnnualRevenue", "NumberOfEmployees", "BillingCountry",
                 "BillingState", "BillingCity", "Website", "OwnerId", "ParentId", "AccountNumber",

@@ -1,4 +1,4 @@
--- One classified piece of feedback (DESIGN.md marts table): `category` is the primary category and
+-- One classified piece of feedback (docs/architecture.md, "Marts"): `category` is the primary category and
 -- `department` its owner; `categories` / `departments` hold every reason the text gives.
 with
 
