@@ -264,7 +264,7 @@ class _WorldBuilder:
             self.sf["User"].append({
                 "Id": user_id, "Username": email, "Name": f"{first} {last}", "FirstName": first,
                 "LastName": last, "Email": email, "Title": "Customer Success Manager", "IsActive": True,
-                "UserType": "Standard", "IsDeleted": False, "CreatedDate": sf_datetime(since),
+                "UserType": "Standard", "CreatedDate": sf_datetime(since),
                 "LastModifiedDate": sf_datetime(since), "SystemModstamp": sf_datetime(since),
             })
             self.hs_owners.append({

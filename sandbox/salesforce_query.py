@@ -79,7 +79,9 @@ def run_query(query: Query, table: Table, *, include_deleted: bool) -> QueryResu
     """Filter, sort and limit ``table`` as ``query`` says; deleted rows only with ``include_deleted``."""
     binder = _Binder(query, table)
     selected = tuple(binder.field(ref).name for ref in query.fields)
-    conditions = [] if include_deleted else [f"not {binder.column_arg('IsDeleted')}[i]"]
+    # objects without IsDeleted (User) have nothing in the Recycle Bin
+    hides_deleted = not include_deleted and "IsDeleted" in table.schema
+    conditions = [f"not {binder.column_arg('IsDeleted')}[i]"] if hides_deleted else []
     if query.where is not None:
         conditions.append(binder.condition(query.where))
     sort_plan = [binder.sort_key(item) for item in query.order_by]

@@ -18,10 +18,22 @@ STRING_TYPES = frozenset({"string", "textarea", "picklist", "multipicklist", "em
                           "url", "combobox"})
 ID_TYPES = frozenset({"id", "reference"})
 NUMBER_TYPES = frozenset({"double", "currency", "percent", "int", "long"})
-FIELD_TYPES = STRING_TYPES | ID_TYPES | NUMBER_TYPES | {"boolean", "date", "datetime", "base64"}
+COMPOUND_TYPES = frozenset({"address", "location"})
+FIELD_TYPES = (STRING_TYPES | ID_TYPES | NUMBER_TYPES | COMPOUND_TYPES
+               | {"boolean", "date", "datetime", "base64"})
 
-# Every sandbox object has these, whatever its records carry.
+# Every sandbox object has these, whatever its records carry; except that User has no IsDeleted
+# (users are deactivated, never deleted), as in a real org.
 ALWAYS_PRESENT = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
+NO_IS_DELETED = frozenset({"User"})
+
+# Compound fields a real describe lists beside their parts (``compoundFieldName`` on each part):
+# ``address`` and ``location`` fields, which the REST API returns as objects and Bulk cannot read.
+COMPOUND_FIELDS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "Account": {"BillingAddress": ("address", ("BillingCountry", "BillingState", "BillingCity"))},
+    "Contact": {"MailingAddress": ("address", ("MailingCountry",))},
+    "Event": {"Geolocation__c": ("location", ())},
+}
 
 # Standard fields of the sandbox objects (Salesforce object reference), present even before any record has them.
 STANDARD_FIELDS: dict[str, tuple[str, ...]] = {
@@ -80,6 +92,7 @@ class FieldDef:
     label: str
     nillable: bool = True
     reference_to: tuple[str, ...] = ()
+    compound_field_name: str | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -90,6 +103,7 @@ class FieldDef:
             "nillable": self.nillable,
             "length": 255 if self.type in STRING_TYPES and self.type != "textarea" else 0,
             "referenceTo": list(self.reference_to),
+            "compoundFieldName": self.compound_field_name,
             "filterable": self.type not in UNFILTERABLE_TYPES,
             "sortable": self.type not in UNFILTERABLE_TYPES,
             "updateable": not _is_system_field(self.name),
@@ -109,7 +123,8 @@ def infer_schema(records: Iterable[dict[str, Any]],
                  object_name: str | None = None) -> dict[str, FieldDef]:
     """An ordered schema: every key of ``records``, then the object's standard fields they lack
     (so an org with no Tasks yet still describes and accepts Task fields)."""
-    samples: dict[str, list[Any]] = {name: [] for name in ALWAYS_PRESENT}
+    samples: dict[str, list[Any]] = {name: [] for name in ALWAYS_PRESENT
+                                     if not (name == "IsDeleted" and object_name in NO_IS_DELETED)}
     for record in records:
         for name, value in record.items():
             values = samples.setdefault(name, [])
@@ -117,7 +132,18 @@ def infer_schema(records: Iterable[dict[str, Any]],
                 values.append(value)
     for name in STANDARD_FIELDS.get(object_name or "", ()):
         samples.setdefault(name, [])
-    return {name: field_def(name, infer_type(name, values)) for name, values in samples.items()}
+    schema = {name: field_def(name, infer_type(name, values)) for name, values in samples.items()}
+    return _with_compound_fields(schema, object_name or "")
+
+
+def _with_compound_fields(schema: dict[str, FieldDef], object_name: str) -> dict[str, FieldDef]:
+    """Add the object's compound fields and mark their parts (``compoundFieldName``)."""
+    for compound, (type_, parts) in COMPOUND_FIELDS.get(object_name, {}).items():
+        schema.setdefault(compound, field_def(compound, type_))
+        for part in parts:
+            if part in schema:
+                schema[part] = replace(schema[part], compound_field_name=compound)
+    return schema
 
 
 def infer_type(name: str, samples: list[Any]) -> str:

@@ -318,8 +318,8 @@ class SalesforceSandbox(SandboxLifecycle):
         next_offset = offset + len(rows)
         if next_offset < result.total_size:
             body["done"] = False
-            body["nextRecordsUrl"] = (f"{self._data_prefix}/{cursor.endpoint}/"
-                                      f"{cursor.locator}-{next_offset}")
+            # a real org answers queryAll pages with a /query/ locator too (Salesforce REST queryAll docs)
+            body["nextRecordsUrl"] = f"{self._data_prefix}/query/{cursor.locator}-{next_offset}"
         return body
 
     # -- sobjects

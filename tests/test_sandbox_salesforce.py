@@ -133,6 +133,32 @@ def test_query_excludes_deleted_rows_and_query_all_includes_them(sf):
     assert {r["Id"] for r in rows if r["IsDeleted"]} == {opp(9)}
 
 
+def test_query_all_pages_answer_a_query_locator_as_a_real_org_does(org, sf):
+    first = sf.query_all("SELECT Id FROM Opportunity ORDER BY Id", include_deleted=True)
+    assert len(first["records"]) == 10
+    page = sf.query("SELECT Id FROM Opportunity ORDER BY Id", include_deleted=True)
+    assert page["nextRecordsUrl"].startswith("/services/data/v59.0/query/01g")
+    assert page["nextRecordsUrl"].rsplit("-", 1)[1] == "3"
+
+
+def test_describes_hold_compound_fields_and_user_has_no_is_deleted():
+    with SalesforceSandbox(generate_world(accounts=10, seed=1).salesforce) as org:
+        sf = salesforce_client(org.base_url, org.token)
+        account = {f["name"]: f for f in sf.Account.describe()["fields"]}
+        assert account["BillingAddress"]["type"] == "address"
+        assert account["BillingCity"]["compoundFieldName"] == "BillingAddress"
+        assert account["Name"]["compoundFieldName"] is None
+        event_types = {f["type"] for f in sf.Event.describe()["fields"]}
+        assert "location" in event_types
+        assert "base64" in {f["type"] for f in sf.ContentNote.describe()["fields"]}
+        user_fields = {f["name"] for f in sf.User.describe()["fields"]}
+        assert "IsDeleted" not in user_fields and "IsActive" in user_fields
+        with pytest.raises(SalesforceMalformedRequest) as excinfo:
+            sf.query("SELECT Id, IsDeleted FROM User")
+        assert error_code(excinfo) == "INVALID_FIELD"
+        assert len(sf.query_all("SELECT Id, Name FROM User")["records"]) > 0
+
+
 def test_records_hold_exactly_the_selected_fields_plus_attributes(sf):
     record = sf.query(f"SELECT name, AMOUNT, Id FROM opportunity WHERE Id = '{opp(3)}'")["records"][0]
     assert record == {
@@ -573,7 +599,8 @@ def test_shared_fixture_serves_the_whole_world(salesforce_sandbox):
         # a real org refuses ContentDocumentLink without an Id filter: ask by the notes' ids
         where = "" if name != "ContentDocumentLink" else " WHERE ContentDocumentId IN ({})".format(
             ", ".join(f"'{i}'" for i in salesforce_sandbox.store["ContentNote"]) or "''")
-        served = list(sf.query_all_iter(f"SELECT Id, IsDeleted FROM {name}{where}", include_deleted=True))
+        flag = "" if name == "User" else ", IsDeleted"  # User has no IsDeleted in a real org
+        served = list(sf.query_all_iter(f"SELECT Id{flag} FROM {name}{where}", include_deleted=True))
         assert sorted(r["Id"] for r in served) == sorted(records)
         assert all(len(r["Id"]) == 18 for r in served)
 
