@@ -1,12 +1,14 @@
 -- The reason a churn event's exit feedback gives (replaces part A's placeholder; the contract with
 -- fct_churn_events is one row per churn_event_id with a derived reason).
 -- Only exit-interview items count: a support ticket's text says what went wrong that day, not why
--- the customer left. Among them the primary category given most often wins, the latest note
--- breaking ties; notes the rules could not read ('unknown') never override the stated reason.
+-- the customer left. Each note votes for its primary category with the classifier's confidence
+-- in it (a note without one votes 1), so a sure "primary driver: they chose X" outweighs a
+-- hesitant note; the latest note breaks ties; notes nobody could read ('unknown') never override
+-- the stated reason.
 with
 
 exit_feedback as (
-    select churn_event_id, category, noted_at
+    select churn_event_id, category, noted_at, coalesce(category_confidence, 1.0) as vote_weight
     from {{ ref('int_feedback_items_classified') }}
     where is_exit_interview
       and churn_event_id is not null
@@ -17,7 +19,7 @@ category_votes as (
     select
         churn_event_id,
         category,
-        count(*) as notes_with_category,
+        sum(vote_weight) as category_weight,
         max(noted_at) as latest_noted_at
     from exit_feedback
     group by churn_event_id, category
@@ -28,7 +30,7 @@ ranked as (
         *,
         row_number() over (
             partition by churn_event_id
-            order by notes_with_category desc, latest_noted_at desc nulls last, category
+            order by category_weight desc, latest_noted_at desc nulls last, category
         ) as vote_rank
     from category_votes
 ),
