@@ -10,7 +10,8 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from html.parser import HTMLParser
+
+from churnkb.html_text import html_to_text
 
 QUOTE_CHARS = 280
 # Characters that make a spreadsheet treat a cell as a formula (OWASP "CSV injection").
@@ -27,42 +28,13 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]#|~])")
 _MAX_INPUT_CHARS = 20_000
 
 
-class _TextExtractor(HTMLParser):
-    """Collects text nodes, skipping the contents of script/style elements."""
-
-    _SKIP = {"script", "style", "head", "title"}
-    _BLOCKS = {"br", "p", "div", "li", "tr", "td", "h1", "h2", "h3"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs) -> None:  # noqa: ANN001
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCKS:
-            self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skipping:
-            self._skipping -= 1
-        elif tag in self._BLOCKS:
-            self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
 def strip_html(text: str) -> str:
-    """Visible text of an HTML fragment (CRM notes are often HTML)."""
+    """Visible text of whatever might be markup. Renderers treat every value as possibly HTML
+    (a tag-like ``<at>`` or ``<script>`` means something to some channel), with the one parser
+    the connectors use; a ``<`` that opens no tag ("<$100") stays, as a browser would show it."""
     if "<" not in text and "&" not in text:
         return text
-    parser = _TextExtractor()
-    parser.feed(text)
-    parser.close()
-    return "".join(parser.parts)
+    return html_to_text(text)
 
 
 def _drop_controls(text: str) -> str:

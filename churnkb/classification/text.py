@@ -8,12 +8,11 @@ labels ("Pricing", "Competitor") would otherwise look like evidence to every rea
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]{0,400}>", re.I | re.S)
-_BLOCK_TAG = re.compile(r"<\s*(br|/p|/div|/li|li|p|div|tr|/tr|h\d|/h\d)\b[^>]*>", re.I)
+from churnkb.html_text import text_of
+
 # "Field label: value" lines of a CRM template. The label is a few words; the value is empty,
 # a dash or a short picklist-like value. Only the label is dropped: a value such as
 # "Loss reason: Price" still reaches the model (which learns when a picklist is contradicted).
@@ -26,11 +25,9 @@ _BLANKS = re.compile(r"[ \t\u00a0]+")
 
 
 def strip_html(text: str) -> str:
-    """Tags out (block tags become line breaks, so bullets stay lines), entities decoded."""
-    if "<" in text:
-        text = _BLOCK_TAG.sub("\n", text)
-        text = _TAG.sub(" ", text)
-    return html.unescape(text)
+    """Text of an HTML note (one line per block, entities decoded); plain text unchanged, so a
+    note saying "from <$100 to >$200" keeps its numbers."""
+    return text_of(text)
 
 
 def strip_template_fields(text: str) -> str:
