@@ -21,9 +21,14 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 ## lint: ruff on Python, sqlfluff on SQL (sql/ plain DuckDB; dbt_project/ with the dbt templater)
+# The dbt templater only applies from its project's own directory, and dbt writes target/ while it
+# compiles: DBT_TARGET_PATH/DBT_LOG_PATH send that to a temporary directory, so nothing lands in the
+# repo (tests/test_warehouse_core.py checks), and the profile's warehouse_path is :memory: there.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/sqlfluff lint sql
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cd dbt_project && DBT_TARGET_PATH="$$tmp/target" DBT_LOG_PATH="$$tmp/logs" ../$(BIN)/sqlfluff lint .
 
 sandbox: $(STAMP)
 	$(BIN)/churnkb sandbox

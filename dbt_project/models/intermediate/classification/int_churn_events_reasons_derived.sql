@@ -8,11 +8,16 @@
 with
 
 exit_feedback as (
-    select churn_event_id, category, noted_at, coalesce(category_confidence, 1.0) as vote_weight
+    select
+        churn_event_id,
+        category,
+        noted_at,
+        coalesce(category_confidence, 1.0) as vote_weight
     from {{ ref('int_feedback_items_classified') }}
-    where is_exit_interview
-      and churn_event_id is not null
-      and category <> 'unknown'
+    where
+        is_exit_interview
+        and churn_event_id is not null
+        and category <> 'unknown'
 ),
 
 category_votes as (
@@ -30,7 +35,7 @@ ranked as (
         *,
         row_number() over (
             partition by churn_event_id
-            order by category_weight desc, latest_noted_at desc nulls last, category
+            order by category_weight desc, latest_noted_at desc nulls last, category asc
         ) as vote_rank
     from category_votes
 ),

@@ -1,45 +1,64 @@
 -- One row per live CRM account record (Salesforce Account, HubSpot company) with the three keys we
 -- match on: the normalised website domain, the dominant business e-mail domain of its contacts, the name.
 with sf_accounts as (
-    select * from {{ ref('stg_salesforce__accounts') }} where not is_deleted
+    select * from {{ ref('stg_salesforce__accounts') }}
+    where not is_deleted
 ),
 
 hs_companies as (
-    select * from {{ ref('stg_hubspot__companies') }} where not is_deleted
+    select * from {{ ref('stg_hubspot__companies') }}
+    where not is_deleted
 ),
 
 hs_contact_companies as (
-    select contact_id, company_id
+    select
+        contact_id,
+        company_id
     from (
-        select from_id as contact_id, to_id as company_id
+        select
+            from_id as contact_id,
+            to_id as company_id
         from {{ ref('int_hubspot_links_bidirectional') }}
         where from_object_type = 'contacts' and to_object_type = 'companies'
         union
-        select contact_id, associated_company_id
+        select
+            contact_id,
+            associated_company_id
         from {{ ref('stg_hubspot__contacts') }}
         where associated_company_id is not null
     )
 ),
 
 contact_emails as (
-    select 'salesforce' as source_system, account_id as source_account_id, email
+    select
+        'salesforce' as source_system,
+        account_id as source_account_id,
+        email
     from {{ ref('stg_salesforce__contacts') }}
     where not is_deleted and account_id is not null
     union all
-    select 'hubspot', links.company_id, contacts.email
+    select
+        'hubspot',
+        links.company_id,
+        contacts.email
     from {{ ref('stg_hubspot__contacts') }} as contacts
-    inner join hs_contact_companies as links on links.contact_id = contacts.contact_id
+    inner join hs_contact_companies as links on contacts.contact_id = links.contact_id
     where not contacts.is_deleted
 ),
 
 contact_domains as (
-    select source_system, source_account_id, {{ email_domain('email') }} as email_domain
+    select
+        source_system,
+        source_account_id, {{ email_domain('email') }} as email_domain
     from contact_emails
 ),
 
 dominant_contact_domain as (
     -- free-mail domains say nothing about the employer
-    select source_system, source_account_id, email_domain as contact_domain
+    select
+        source_system,
+        source_account_id,
+        email_domain as contact_domain
     from contact_domains
     where email_domain is not null and not {{ is_free_email_domain('email_domain') }}
     group by source_system, source_account_id, email_domain
@@ -79,8 +98,9 @@ final as (
         records.created_at
     from records
     left join dominant_contact_domain
-        on dominant_contact_domain.source_system = records.source_system
-        and dominant_contact_domain.source_account_id = records.source_account_id
+        on
+            records.source_system = dominant_contact_domain.source_system
+            and records.source_account_id = dominant_contact_domain.source_account_id
 )
 
 select * from final

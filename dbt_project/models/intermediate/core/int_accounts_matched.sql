@@ -20,7 +20,9 @@ keyed as (
 
 domain_names as (
     -- names carried by domain-keyed customers; a name is usable only if it points to one domain
-    select normalized_name, min(domain_key) as domain_key
+    select
+        normalized_name,
+        min(domain_key) as domain_key
     from keyed
     where domain_key is not null and normalized_name is not null
     group by normalized_name
@@ -38,14 +40,16 @@ resolved as (
         end as match_method
     from keyed
     left join domain_names
-        on keyed.domain_key is null and domain_names.normalized_name = keyed.normalized_name
+        on keyed.domain_key is null and keyed.normalized_name = domain_names.normalized_name
 ),
 
 final as (
     select
-        'acc_' || substr(md5(coalesce('domain:' || resolved_domain,
-                                      'name:' || normalized_name,
-                                      'record:' || source_system || ':' || source_account_id)), 1, 16)
+        'acc_' || substr(md5(coalesce(
+            'domain:' || resolved_domain,
+            'name:' || normalized_name,
+            'record:' || source_system || ':' || source_account_id
+        )), 1, 16)
             as account_id,
         source_system,
         source_account_id,

@@ -2,16 +2,24 @@
 -- No reason given -> `unknown`. A value the seed does not know keeps a NULL category and is
 -- flagged (and listed in int_stated_reasons_unmapped) instead of being bucketed silently.
 with events as (
-    select churn_event_id, stated_reason_raw from {{ ref('int_churn_events_merged') }}
+    select
+        churn_event_id,
+        stated_reason_raw
+    from {{ ref('int_churn_events_merged') }}
 ),
 
 reason_map as (
-    select lower(trim(raw_value)) as raw_value, match_type, category
+    select
+        lower(trim(raw_value)) as raw_value,
+        match_type,
+        category
     from {{ ref('stated_reason_map') }}
 ),
 
 exact_matches as (
-    select events.churn_event_id, reason_map.category
+    select
+        events.churn_event_id,
+        reason_map.category
     from events
     inner join reason_map
         on reason_map.match_type = 'exact' and reason_map.raw_value = lower(trim(events.stated_reason_raw))
@@ -19,11 +27,14 @@ exact_matches as (
 
 regex_matches as (
     -- the longest (most specific) matching pattern wins
-    select events.churn_event_id, reason_map.category
+    select
+        events.churn_event_id,
+        reason_map.category
     from events
     inner join reason_map
-        on reason_map.match_type = 'regex'
-        and regexp_matches(lower(trim(events.stated_reason_raw)), reason_map.raw_value)
+        on
+            reason_map.match_type = 'regex'
+            and regexp_matches(lower(trim(events.stated_reason_raw)), reason_map.raw_value)
     qualify row_number() over (
         partition by events.churn_event_id order by length(reason_map.raw_value) desc, reason_map.raw_value
     ) = 1
@@ -38,11 +49,11 @@ final as (
             else coalesce(exact_matches.category, regex_matches.category)
         end as stated_reason_category,
         events.stated_reason_raw is not null
-            and exact_matches.category is null
-            and regex_matches.category is null as is_stated_reason_unmapped
+        and exact_matches.category is null
+        and regex_matches.category is null as is_stated_reason_unmapped
     from events
-    left join exact_matches on exact_matches.churn_event_id = events.churn_event_id
-    left join regex_matches on regex_matches.churn_event_id = events.churn_event_id
+    left join exact_matches on events.churn_event_id = exact_matches.churn_event_id
+    left join regex_matches on events.churn_event_id = regex_matches.churn_event_id
 )
 
 select * from final

@@ -12,11 +12,13 @@ with records as (
 ),
 
 notices as (
-    select * from records where record_kind = 'notice'
+    select * from records
+    where record_kind = 'notice'
 ),
 
 closed_lost as (
-    select * from records where record_kind = 'closed_lost'
+    select * from records
+    where record_kind = 'closed_lost'
 ),
 
 notice_partners as (
@@ -26,13 +28,14 @@ notice_partners as (
         closed_lost.churned_at as partner_churned_at
     from notices
     inner join closed_lost
-        on closed_lost.customer_key = notices.customer_key
-        and cast(closed_lost.churned_at as date)
+        on
+            notices.customer_key = closed_lost.customer_key
+            and cast(closed_lost.churned_at as date)
             between cast(notices.notice_at as date) - {{ var('notice_merge_grace_days') }}
-                and cast(notices.notice_at as date) + {{ var('notice_merge_window_days') }}
+            and cast(notices.notice_at as date) + {{ var('notice_merge_window_days') }}
     qualify row_number() over (
         partition by notices.source_system, notices.source_record_id
-        order by closed_lost.churned_at, closed_lost.source_system desc, closed_lost.source_record_id
+        order by closed_lost.churned_at asc, closed_lost.source_system desc, closed_lost.source_record_id asc
     ) = 1
 ),
 
@@ -45,8 +48,9 @@ anchored as (
         end as anchor_at
     from records
     left join notice_partners
-        on notice_partners.source_system = records.source_system
-        and notice_partners.source_record_id = records.source_record_id
+        on
+            records.source_system = notice_partners.source_system
+            and records.source_record_id = notice_partners.source_record_id
 ),
 
 gaps as (
@@ -54,7 +58,8 @@ gaps as (
         *,
         case
             when lag(anchor_at) over customer_timeline is null then 1
-            when datediff('day', lag(anchor_at) over customer_timeline, anchor_at)
+            when
+                datediff('day', lag(anchor_at) over customer_timeline, anchor_at)
                 > {{ var('duplicate_event_window_days') }} then 1
             else 0
         end as starts_departure
@@ -78,8 +83,9 @@ ranked as (
         *,
         row_number() over (
             partition by customer_key, departure_number
-            order by (record_kind = 'closed_lost') desc, (source_system = 'salesforce') desc,
-                     anchor_at, source_record_id
+            order by
+                (record_kind = 'closed_lost') desc, (source_system = 'salesforce') desc,
+                anchor_at, source_record_id asc
         ) as record_rank
     from departures
 ),

@@ -3,7 +3,11 @@
 --   notice:      Salesforce cancellation cases and HubSpot cancellation tickets.
 -- Deleted/archived records are left out; the account is resolved through the crosswalk.
 with accounts as (
-    select source_system, source_account_id, account_id from {{ ref('int_accounts_matched') }}
+    select
+        source_system,
+        source_account_id,
+        account_id
+    from {{ ref('int_accounts_matched') }}
 ),
 
 links as (
@@ -34,9 +38,10 @@ sf_lost_renewals as (
         'closed' as notice_status,
         owner_id
     from {{ ref('stg_salesforce__opportunities') }}
-    where not is_deleted
-      and is_closed and not is_won
-      and lower(opportunity_type) in {{ sql_list(var('sf_renewal_opportunity_types')) }}
+    where
+        not is_deleted
+        and is_closed and not is_won
+        and lower(opportunity_type) in {{ sql_list(var('sf_renewal_opportunity_types')) }}
 ),
 
 sf_cancellation_cases as (
@@ -59,12 +64,15 @@ sf_cancellation_cases as (
         end,
         owner_id
     from {{ ref('stg_salesforce__cases') }}
-    where not is_deleted
-      and lower(case_type) in {{ sql_list(var('sf_cancellation_case_types')) }}
+    where
+        not is_deleted
+        and lower(case_type) in {{ sql_list(var('sf_cancellation_case_types')) }}
 ),
 
 hs_deal_companies as (
-    select from_id as deal_id, to_id as company_id
+    select
+        from_id as deal_id,
+        to_id as company_id
     from links
     where from_object_type = 'deals' and to_object_type = 'companies'
     -- the primary company (type 5) wins over unlabelled ones
@@ -88,34 +96,44 @@ hs_lost_deals as (
         deals.owner_id
     from {{ ref('stg_hubspot__deals') }} as deals
     left join deal_stages
-        on deal_stages.pipeline_id = deals.pipeline_id and deal_stages.stage_id = deals.deal_stage_id
-    left join hs_deal_companies on hs_deal_companies.deal_id = deals.deal_id
-    where not deals.is_deleted
-      and (
-          (deal_stages.is_closed and deal_stages.probability = 0)
-          or deals.deal_stage_id = 'closedlost'
-          or coalesce(deals.hs_is_closed_lost, false)
-      )
-      and (
-          {{ hs_enum_in('deals.deal_type', var('hs_churn_deal_types')) }}
-          {%- if var('hs_deal_without_type_is_churn') %} or deals.deal_type is null{% endif %}
-      )
+        on deals.pipeline_id = deal_stages.pipeline_id and deals.deal_stage_id = deal_stages.stage_id
+    left join hs_deal_companies on deals.deal_id = hs_deal_companies.deal_id
+    where
+        not deals.is_deleted
+        and (
+            (deal_stages.is_closed and deal_stages.probability = 0)
+            or deals.deal_stage_id = 'closedlost'
+            or coalesce(deals.hs_is_closed_lost, false)
+        )
+        and (
+            {{ hs_enum_in('deals.deal_type', var('hs_churn_deal_types')) }}
+            {%- if var('hs_deal_without_type_is_churn') %} or deals.deal_type is null{% endif %}
+        )
 ),
 
 hs_ticket_companies as (
     -- a ticket's company: direct association, else through its contact
-    select ticket_id, company_id
+    select
+        ticket_id,
+        company_id
     from (
-        select from_id as ticket_id, to_id as company_id, 1 as preference
+        select
+            from_id as ticket_id,
+            to_id as company_id,
+            1 as preference
         from links
         where from_object_type = 'tickets' and to_object_type = 'companies'
         union all
-        select ticket_contact.from_id, contact_company.to_id, 2
+        select
+            ticket_contact.from_id,
+            contact_company.to_id,
+            2
         from links as ticket_contact
         inner join links as contact_company
-            on contact_company.from_object_type = 'contacts'
-            and contact_company.to_object_type = 'companies'
-            and contact_company.from_id = ticket_contact.to_id
+            on
+                contact_company.from_object_type = 'contacts'
+                and contact_company.to_object_type = 'companies'
+                and ticket_contact.to_id = contact_company.from_id
         where ticket_contact.from_object_type = 'tickets' and ticket_contact.to_object_type = 'contacts'
     )
     qualify row_number() over (partition by ticket_id order by preference, company_id) = 1
@@ -143,17 +161,21 @@ hs_cancellation_tickets as (
         tickets.owner_id
     from {{ ref('stg_hubspot__tickets') }} as tickets
     left join ticket_stages
-        on ticket_stages.pipeline_id = tickets.pipeline_id and ticket_stages.stage_id = tickets.pipeline_stage_id
-    left join hs_ticket_companies on hs_ticket_companies.ticket_id = tickets.ticket_id
-    where not tickets.is_deleted
-      and {{ hs_enum_in('tickets.ticket_category', var('hs_cancellation_ticket_categories')) }}
+        on tickets.pipeline_id = ticket_stages.pipeline_id and tickets.pipeline_stage_id = ticket_stages.stage_id
+    left join hs_ticket_companies on tickets.ticket_id = hs_ticket_companies.ticket_id
+    where
+        not tickets.is_deleted
+        and {{ hs_enum_in('tickets.ticket_category', var('hs_cancellation_ticket_categories')) }}
 ),
 
 unioned as (
     select * from sf_lost_renewals
-    union all select * from sf_cancellation_cases
-    union all select * from hs_lost_deals
-    union all select * from hs_cancellation_tickets
+    union all
+    select * from sf_cancellation_cases
+    union all
+    select * from hs_lost_deals
+    union all
+    select * from hs_cancellation_tickets
 ),
 
 final as (
@@ -162,8 +184,9 @@ final as (
         accounts.account_id
     from unioned
     left join accounts
-        on accounts.source_system = unioned.source_system
-        and accounts.source_account_id = unioned.source_account_id
+        on
+            unioned.source_system = accounts.source_system
+            and unioned.source_account_id = accounts.source_account_id
 )
 
 select * from final

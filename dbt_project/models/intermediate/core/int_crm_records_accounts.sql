@@ -1,7 +1,11 @@
 -- Which customer (account_id) each CRM record that can carry feedback belongs to:
 -- Salesforce accounts, contacts, opportunities and cases; HubSpot companies, contacts, deals, tickets.
 with accounts as (
-    select source_system, source_account_id, account_id from {{ ref('int_accounts_matched') }}
+    select
+        source_system,
+        source_account_id,
+        account_id
+    from {{ ref('int_accounts_matched') }}
 ),
 
 links as (
@@ -9,38 +13,76 @@ links as (
 ),
 
 sf_records as (
-    select 'Account' as source_object, account_id as record_id, account_id as source_account_id
+    select
+        'Account' as source_object,
+        account_id as record_id,
+        account_id as source_account_id
     from {{ ref('stg_salesforce__accounts') }}
     union all
-    select 'Contact', contact_id, account_id from {{ ref('stg_salesforce__contacts') }}
+    select
+        'Contact',
+        contact_id,
+        account_id
+    from {{ ref('stg_salesforce__contacts') }}
     union all
-    select 'Opportunity', opportunity_id, account_id from {{ ref('stg_salesforce__opportunities') }}
+    select
+        'Opportunity',
+        opportunity_id,
+        account_id
+    from {{ ref('stg_salesforce__opportunities') }}
     union all
-    select 'Case', case_id, account_id from {{ ref('stg_salesforce__cases') }}
+    select
+        'Case',
+        case_id,
+        account_id
+    from {{ ref('stg_salesforce__cases') }}
 ),
 
 hs_contact_companies as (
-    select from_id as record_id, to_id as company_id
-    from links where from_object_type = 'contacts' and to_object_type = 'companies'
+    select
+        from_id as record_id,
+        to_id as company_id
+    from links
+    where from_object_type = 'contacts' and to_object_type = 'companies'
     union
-    select contact_id, associated_company_id
-    from {{ ref('stg_hubspot__contacts') }} where associated_company_id is not null
+    select
+        contact_id,
+        associated_company_id
+    from {{ ref('stg_hubspot__contacts') }}
+    where associated_company_id is not null
 ),
 
 hs_records as (
-    select 'companies' as source_object, company_id as record_id, company_id as source_account_id, 1 as preference
+    select
+        'companies' as source_object,
+        company_id as record_id,
+        company_id as source_account_id,
+        1 as preference
     from {{ ref('stg_hubspot__companies') }}
     union all
-    select 'contacts', record_id, company_id, 1 from hs_contact_companies
+    select
+        'contacts',
+        record_id,
+        company_id,
+        1
+    from hs_contact_companies
     union all
-    select from_object_type, from_id, to_id, case when association_type_id in (5, 26, 339) then 1 else 2 end
+    select
+        from_object_type,
+        from_id,
+        to_id,
+        case when association_type_id in (5, 26, 339) then 1 else 2 end
     from links
     where from_object_type in ('deals', 'tickets') and to_object_type = 'companies'
     union all
     -- a ticket or deal without a company reaches one through its contact
-    select links.from_object_type, links.from_id, hs_contact_companies.company_id, 3
+    select
+        links.from_object_type,
+        links.from_id,
+        hs_contact_companies.company_id,
+        3
     from links
-    inner join hs_contact_companies on hs_contact_companies.record_id = links.to_id
+    inner join hs_contact_companies on links.to_id = hs_contact_companies.record_id
     where links.from_object_type in ('deals', 'tickets') and links.to_object_type = 'contacts'
 ),
 
@@ -50,15 +92,23 @@ hs_records_resolved as (
 ),
 
 final as (
-    select 'salesforce' as source_system, sf_records.source_object, sf_records.record_id, accounts.account_id
+    select
+        'salesforce' as source_system,
+        sf_records.source_object,
+        sf_records.record_id,
+        accounts.account_id
     from sf_records
     inner join accounts
-        on accounts.source_system = 'salesforce' and accounts.source_account_id = sf_records.source_account_id
+        on accounts.source_system = 'salesforce' and sf_records.source_account_id = accounts.source_account_id
     union all
-    select 'hubspot', hs_records_resolved.source_object, hs_records_resolved.record_id, accounts.account_id
+    select
+        'hubspot',
+        hs_records_resolved.source_object,
+        hs_records_resolved.record_id,
+        accounts.account_id
     from hs_records_resolved
     inner join accounts
-        on accounts.source_system = 'hubspot' and accounts.source_account_id = hs_records_resolved.source_account_id
+        on accounts.source_system = 'hubspot' and hs_records_resolved.source_account_id = accounts.source_account_id
 )
 
 select * from final

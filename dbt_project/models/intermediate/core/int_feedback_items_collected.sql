@@ -21,29 +21,61 @@ links as (
 
 attachments as (
     -- (text record) -> (record it hangs on); Salesforce ids are unique across objects
-    select source_system, source_object, source_record_id, cast(null as varchar) as attached_object,
-           attached_record_id as attached_id
-    from sources where source_system = 'salesforce' and attached_record_id is not null
-    union all
-    select source_system, source_object, source_record_id, null, attached_account_record_id
-    from sources where source_system = 'salesforce' and attached_account_record_id is not null
-    union all
-    select sources.source_system, sources.source_object, sources.source_record_id,
-           links.to_object_type, links.to_id
+    select
+        source_system,
+        source_object,
+        source_record_id,
+        cast(null as varchar) as attached_object,
+        attached_record_id as attached_id
     from sources
-    inner join links on links.from_object_type = sources.source_object and links.from_id = sources.source_record_id
+    where source_system = 'salesforce' and attached_record_id is not null
+    union all
+    select
+        source_system,
+        source_object,
+        source_record_id,
+        null,
+        attached_account_record_id
+    from sources
+    where source_system = 'salesforce' and attached_account_record_id is not null
+    union all
+    select
+        sources.source_system,
+        sources.source_object,
+        sources.source_record_id,
+        links.to_object_type,
+        links.to_id
+    from sources
+    inner join links on sources.source_object = links.from_object_type and sources.source_record_id = links.from_id
     where sources.source_system = 'hubspot'
     union all
-    select source_system, source_object, source_record_id, 'tickets', attached_record_id
-    from sources where source_object = 'tickets'
+    select
+        source_system,
+        source_object,
+        source_record_id,
+        'tickets',
+        attached_record_id
+    from sources
+    where source_object = 'tickets'
     union all
     -- a HubSpot text typed into a record's own field (deal description, extra text property)
-    select source_system, source_object, source_record_id, source_object, attached_record_id
+    select
+        source_system,
+        source_object,
+        source_record_id,
+        source_object,
+        attached_record_id
     from sources
     where source_system = 'hubspot' and feedback_source in ('hubspot_deal_description', 'hubspot_extra_field')
     union all
-    select source_system, source_object, source_record_id, 'contacts', attached_account_record_id
-    from sources where source_object = 'feedback_submissions' and attached_account_record_id is not null
+    select
+        source_system,
+        source_object,
+        source_record_id,
+        'contacts',
+        attached_account_record_id
+    from sources
+    where source_object = 'feedback_submissions' and attached_account_record_id is not null
 ),
 
 churn_records as (
@@ -60,13 +92,17 @@ events as (
 ),
 
 direct_events as (
-    select attachments.source_system, attachments.source_object, attachments.source_record_id,
-           churn_records.churn_event_id
+    select
+        attachments.source_system,
+        attachments.source_object,
+        attachments.source_record_id,
+        churn_records.churn_event_id
     from attachments
     inner join churn_records
-        on churn_records.source_system = attachments.source_system
-        and churn_records.source_record_id = attachments.attached_id
-        and (attachments.attached_object is null or attachments.attached_object = churn_records.source_object)
+        on
+            attachments.source_system = churn_records.source_system
+            and attachments.attached_id = churn_records.source_record_id
+            and (attachments.attached_object is null or attachments.attached_object = churn_records.source_object)
     qualify row_number() over (
         partition by attachments.source_system, attachments.source_object, attachments.source_record_id
         order by churn_records.record_rank, churn_records.churn_event_id
@@ -74,13 +110,17 @@ direct_events as (
 ),
 
 record_accounts as (
-    select attachments.source_system, attachments.source_object, attachments.source_record_id,
-           crm.account_id
+    select
+        attachments.source_system,
+        attachments.source_object,
+        attachments.source_record_id,
+        crm.account_id
     from attachments
     inner join {{ ref('int_crm_records_accounts') }} as crm
-        on crm.source_system = attachments.source_system
-        and crm.record_id = attachments.attached_id
-        and (attachments.attached_object is null or attachments.attached_object = crm.source_object)
+        on
+            attachments.source_system = crm.source_system
+            and attachments.attached_id = crm.record_id
+            and (attachments.attached_object is null or attachments.attached_object = crm.source_object)
     group by attachments.source_system, attachments.source_object, attachments.source_record_id, crm.account_id
     qualify row_number() over (
         partition by attachments.source_system, attachments.source_object, attachments.source_record_id
@@ -95,39 +135,47 @@ located as (
         coalesce(direct_event_details.account_id, record_accounts.account_id) as account_id
     from sources
     left join direct_events
-        on direct_events.source_system = sources.source_system
-        and direct_events.source_object = sources.source_object
-        and direct_events.source_record_id = sources.source_record_id
-    left join events as direct_event_details on direct_event_details.churn_event_id = direct_events.churn_event_id
+        on
+            sources.source_system = direct_events.source_system
+            and sources.source_object = direct_events.source_object
+            and sources.source_record_id = direct_events.source_record_id
+    left join events as direct_event_details on direct_events.churn_event_id = direct_event_details.churn_event_id
     left join record_accounts
-        on record_accounts.source_system = sources.source_system
-        and record_accounts.source_object = sources.source_object
-        and record_accounts.source_record_id = sources.source_record_id
+        on
+            sources.source_system = record_accounts.source_system
+            and sources.source_object = record_accounts.source_object
+            and sources.source_record_id = record_accounts.source_record_id
 ),
 
 window_events as (
     select
-        located.source_system, located.source_object, located.source_record_id,
+        located.source_system,
+        located.source_object,
+        located.source_record_id,
         events.churn_event_id
     from located
     inner join events
-        on events.account_id = located.account_id
-        and located.noted_at
+        on
+            located.account_id = events.account_id
+            and located.noted_at
             between events.notice_or_estimate_at - interval ({{ var('feedback_window_days_before_notice') }}) day
-                and coalesce(events.churned_at, events.notice_at)
-                    + interval ({{ var('feedback_window_days_after_churn') }}) day
+            and coalesce(events.churned_at, events.notice_at)
+            + interval ({{ var('feedback_window_days_after_churn') }}) day
     where located.direct_churn_event_id is null
     qualify row_number() over (
         partition by located.source_system, located.source_object, located.source_record_id
-        order by abs(datediff('day', events.notice_or_estimate_at, located.noted_at)),
-                 events.churn_event_id
+        order by
+            abs(datediff('day', events.notice_or_estimate_at, located.noted_at)),
+            events.churn_event_id
     ) = 1
 ),
 
 final as (
     select
-        'fbk_' || substr(md5(located.source_system || ':' || located.source_object || ':'
-                             || located.source_record_id), 1, 16) as feedback_id,
+        'fbk_' || substr(md5(
+            located.source_system || ':' || located.source_object || ':'
+            || located.source_record_id
+        ), 1, 16) as feedback_id,
         coalesce(located.direct_churn_event_id, window_events.churn_event_id) as churn_event_id,
         located.account_id,
         located.source_system,
@@ -144,15 +192,17 @@ final as (
                 and located.direct_churn_event_id is not null
                 and located.noted_at >= linked_events.notice_or_estimate_at
             ),
-            false) as is_exit_interview,
+            false
+        ) as is_exit_interview,
         located.feedback_source,
         case when located.direct_churn_event_id is not null then 'association' else 'time_window' end
             as link_method
     from located
     left join window_events
-        on window_events.source_system = located.source_system
-        and window_events.source_object = located.source_object
-        and window_events.source_record_id = located.source_record_id
+        on
+            located.source_system = window_events.source_system
+            and located.source_object = window_events.source_object
+            and located.source_record_id = window_events.source_record_id
     left join events as linked_events
         on linked_events.churn_event_id = coalesce(located.direct_churn_event_id, window_events.churn_event_id)
     where coalesce(located.direct_churn_event_id, window_events.churn_event_id) is not null

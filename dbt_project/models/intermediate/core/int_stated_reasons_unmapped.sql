@@ -5,7 +5,7 @@ with unmapped as (
         events.source_system,
         events.churn_event_id
     from {{ ref('int_churn_events_reasons_stated') }} as reasons
-    inner join {{ ref('int_churn_events_merged') }} as events on events.churn_event_id = reasons.churn_event_id
+    inner join {{ ref('int_churn_events_merged') }} as events on reasons.churn_event_id = events.churn_event_id
     where reasons.is_stated_reason_unmapped
 ),
 

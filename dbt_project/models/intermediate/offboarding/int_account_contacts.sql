@@ -26,7 +26,7 @@ salesforce_contacts as (
         contacts.created_at
     from salesforce_contacts_staged as contacts
     inner join accounts_matched as accounts
-        on accounts.source_system = 'salesforce' and accounts.source_account_id = contacts.account_id
+        on accounts.source_system = 'salesforce' and contacts.account_id = accounts.source_account_id
     where not contacts.is_deleted
 ),
 
@@ -42,7 +42,7 @@ hubspot_contacts as (
         contacts.created_at
     from hubspot_contacts_staged as contacts
     inner join accounts_matched as accounts
-        on accounts.source_system = 'hubspot' and accounts.source_account_id = contacts.associated_company_id
+        on accounts.source_system = 'hubspot' and contacts.associated_company_id = accounts.source_account_id
     where not contacts.is_deleted
 ),
 
@@ -63,7 +63,7 @@ final as (
                 email is null,
                 regexp_matches(lower(coalesce(title, '')), '(vp|head|director|chief|coo|ceo|cto|owner|lead)') desc,
                 created_at,
-                contact_id
+                contact_id asc
         ) as contact_rank
     from unioned
 )

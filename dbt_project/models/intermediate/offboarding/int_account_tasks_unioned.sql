@@ -19,7 +19,7 @@ salesforce_tasks as (
         tasks.created_at
     from {{ ref('stg_salesforce__tasks') }} as tasks
     inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'salesforce' and accounts.source_account_id = tasks.account_id
+        on accounts.source_system = 'salesforce' and tasks.account_id = accounts.source_account_id
     where not tasks.is_deleted
 ),
 
@@ -37,12 +37,14 @@ salesforce_events as (
         events.created_at
     from {{ ref('stg_salesforce__events') }} as events
     inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'salesforce' and accounts.source_account_id = events.account_id
+        on accounts.source_system = 'salesforce' and events.account_id = accounts.source_account_id
     where not events.is_deleted
 ),
 
 hubspot_task_companies as (
-    select from_id as task_id, min(to_id) as company_id
+    select
+        from_id as task_id,
+        min(to_id) as company_id
     from {{ ref('int_hubspot_links_bidirectional') }}
     where from_object_type = 'tasks' and to_object_type = 'companies'
     group by from_id
@@ -61,14 +63,17 @@ hubspot_tasks as (
         tasks.completed_at,
         tasks.created_at
     from {{ ref('stg_hubspot__tasks') }} as tasks
-    inner join hubspot_task_companies on hubspot_task_companies.task_id = tasks.task_id
+    inner join hubspot_task_companies on tasks.task_id = hubspot_task_companies.task_id
     inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'hubspot' and accounts.source_account_id = hubspot_task_companies.company_id
+        on accounts.source_system = 'hubspot' and hubspot_task_companies.company_id = accounts.source_account_id
     where not tasks.is_deleted
 ),
 
 hubspot_engagement_companies as (
-    select from_object_type, from_id, min(to_id) as company_id
+    select
+        from_object_type,
+        from_id,
+        min(to_id) as company_id
     from {{ ref('int_hubspot_links_bidirectional') }}
     where from_object_type in ('calls', 'meetings', 'emails') and to_object_type = 'companies'
     group by from_object_type, from_id
@@ -76,20 +81,44 @@ hubspot_engagement_companies as (
 
 hubspot_engagements as (
     -- logged calls, meetings and e-mails: done when logged (a meeting only when it took place)
-    select 'calls' as object_type, call_id as record_id, 'call' as activity_type,
-           coalesce(status, disposition) as activity_subtype, title as subject, body_text,
-           called_at as due_at, case when coalesce(status, 'COMPLETED') = 'COMPLETED' then called_at end
-               as completed_at,
-           created_at, is_deleted
+    select
+        'calls' as object_type,
+        call_id as record_id,
+        'call' as activity_type,
+        coalesce(status, disposition) as activity_subtype,
+        title as subject,
+        body_text,
+        called_at as due_at,
+        case when coalesce(status, 'COMPLETED') = 'COMPLETED' then called_at end
+            as completed_at,
+        created_at,
+        is_deleted
     from {{ ref('stg_hubspot__calls') }}
     union all
-    select 'meetings', meeting_id, 'meeting', outcome, title, body_text,
-           met_at, case when coalesce(outcome, 'COMPLETED') = 'COMPLETED' then coalesce(ended_at, met_at) end,
-           created_at, is_deleted
+    select
+        'meetings',
+        meeting_id,
+        'meeting',
+        outcome,
+        title,
+        body_text,
+        met_at,
+        case when coalesce(outcome, 'COMPLETED') = 'COMPLETED' then coalesce(ended_at, met_at) end,
+        created_at,
+        is_deleted
     from {{ ref('stg_hubspot__meetings') }}
     union all
-    select 'emails', email_id, 'email', direction, subject, body_text,
-           sent_at, sent_at, created_at, is_deleted
+    select
+        'emails',
+        email_id,
+        'email',
+        direction,
+        subject,
+        body_text,
+        sent_at,
+        sent_at,
+        created_at,
+        is_deleted
     from {{ ref('stg_hubspot__emails') }}
 ),
 
@@ -107,9 +136,9 @@ hubspot_activities as (
         engagements.created_at
     from hubspot_engagements as engagements
     inner join hubspot_engagement_companies as companies
-        on companies.from_object_type = engagements.object_type and companies.from_id = engagements.record_id
+        on engagements.object_type = companies.from_object_type and engagements.record_id = companies.from_id
     inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'hubspot' and accounts.source_account_id = companies.company_id
+        on accounts.source_system = 'hubspot' and companies.company_id = accounts.source_account_id
     where not engagements.is_deleted
 ),
 

@@ -3,7 +3,11 @@
 with
 
 churn_events as (
-    select churn_event_id, account_id, churn_status, churned_at
+    select
+        churn_event_id,
+        account_id,
+        churn_status,
+        churned_at
     from {{ ref('int_churn_events_merged') }}
 ),
 
@@ -24,24 +28,33 @@ hubspot_links as (
 ),
 
 churned_events as (
-    select churn_event_id, account_id, churned_at
+    select
+        churn_event_id,
+        account_id,
+        churned_at
     from churn_events
     where churn_status = 'churned' and churned_at is not null and account_id is not null
 ),
 
 wins as (
-    select accounts.account_id, cast(opportunities.close_date as timestamp) as won_at, opportunities.amount
+    select
+        accounts.account_id,
+        cast(opportunities.close_date as timestamp) as won_at,
+        opportunities.amount
     from salesforce_opportunities as opportunities
     inner join accounts_matched as accounts
-        on accounts.source_system = 'salesforce' and accounts.source_account_id = opportunities.account_id
+        on accounts.source_system = 'salesforce' and opportunities.account_id = accounts.source_account_id
     where opportunities.is_won and not opportunities.is_deleted
     union all
-    select accounts.account_id, deals.closed_at, deals.amount
+    select
+        accounts.account_id,
+        deals.closed_at,
+        deals.amount
     from hubspot_deals as deals
     inner join hubspot_links as links
-        on links.from_object_type = 'deals' and links.from_id = deals.deal_id and links.to_object_type = 'companies'
+        on links.from_object_type = 'deals' and deals.deal_id = links.from_id and links.to_object_type = 'companies'
     inner join accounts_matched as accounts
-        on accounts.source_system = 'hubspot' and accounts.source_account_id = links.to_id
+        on accounts.source_system = 'hubspot' and links.to_id = accounts.source_account_id
     where deals.hs_is_closed and not coalesce(deals.hs_is_closed_lost, false) and not deals.is_deleted
 ),
 
@@ -53,8 +66,9 @@ final as (
         arg_min(wins.amount, wins.won_at) as won_back_amount
     from churned_events
     inner join wins
-        on wins.account_id = churned_events.account_id
-        and cast(wins.won_at as date) > cast(churned_events.churned_at as date)
+        on
+            churned_events.account_id = wins.account_id
+            and cast(wins.won_at as date) > cast(churned_events.churned_at as date)
     group by churned_events.churn_event_id, churned_events.account_id
 )
 

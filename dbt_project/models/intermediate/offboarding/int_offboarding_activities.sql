@@ -47,7 +47,11 @@ activities as (
 ),
 
 churn_events as (
-    select churn_event_id, account_id, notice_at, churned_at
+    select
+        churn_event_id,
+        account_id,
+        notice_at,
+        churned_at
     from {{ ref('int_churn_events_merged') }}
 ),
 
@@ -56,22 +60,27 @@ stepped as (
         *,
         case
             {%- for step in steps %}
-            {%- set rule = rules[step] %}
-            when {{ activity_kind_in(rule.get('activity_types', [])) }}
-                and {{ contains_any('subject', rule.get('subject', [])) }} then '{{ step }}'
+                {%- set rule = rules[step] %}
+                when
+                    {{ activity_kind_in(rule.get('activity_types', [])) }}
+                    and {{ contains_any('subject', rule.get('subject', [])) }} then '{{ step }}'
             {%- endfor %}
             {%- for step in steps %}
-            {%- set rule = rules[step] %}
-            when {{ activity_kind_in(rule.get('activity_types', [])) }}
-                and {{ activity_kind_in(rule.get('body_activity', ['call', 'meeting', 'event'])) }}
-                and {{ contains_any('body_text', rule.get('body', [])) }} then '{{ step }}'
+                {%- set rule = rules[step] %}
+                when
+                    {{ activity_kind_in(rule.get('activity_types', [])) }}
+                    and {{ activity_kind_in(rule.get('body_activity', ['call', 'meeting', 'event'])) }}
+                    and {{ contains_any('body_text', rule.get('body', [])) }} then '{{ step }}'
             {%- endfor %}
         end as checklist_step
     from activities
 ),
 
 events as (
-    select churn_event_id, account_id, cast(coalesce(notice_at, churned_at) as date) as notice_date
+    select
+        churn_event_id,
+        account_id,
+        cast(coalesce(notice_at, churned_at) as date) as notice_date
     from churn_events
 ),
 
@@ -89,12 +98,13 @@ final as (
         stepped.completed_at
     from stepped
     inner join events
-        on events.account_id = stepped.account_id
-        and events.notice_date <= stepped.due_date
+        on
+            stepped.account_id = events.account_id
+            and stepped.due_date >= events.notice_date
     where stepped.checklist_step is not null
     qualify row_number() over (
         partition by stepped.source_system, stepped.activity_type, stepped.activity_id
-        order by events.notice_date desc, events.churn_event_id
+        order by events.notice_date desc, events.churn_event_id asc
     ) = 1
 )
 

@@ -6,15 +6,21 @@ with matched as (
 ),
 
 sf_owners as (
-    select accounts.account_id as salesforce_account_id, users.user_name as owner_name, users.email as owner_email
+    select
+        accounts.account_id as salesforce_account_id,
+        users.user_name as owner_name,
+        users.email as owner_email
     from {{ ref('stg_salesforce__accounts') }} as accounts
-    inner join {{ ref('stg_salesforce__users') }} as users on users.user_id = accounts.owner_id
+    inner join {{ ref('stg_salesforce__users') }} as users on accounts.owner_id = users.user_id
 ),
 
 hs_owners as (
-    select companies.company_id as hubspot_company_id, owners.owner_name, owners.email as owner_email
+    select
+        companies.company_id as hubspot_company_id,
+        owners.owner_name,
+        owners.email as owner_email
     from {{ ref('stg_hubspot__companies') }} as companies
-    inner join {{ ref('stg_hubspot__owners') }} as owners on owners.owner_id = companies.owner_id
+    inner join {{ ref('stg_hubspot__owners') }} as owners on companies.owner_id = owners.owner_id
 ),
 
 accounts as (
@@ -22,21 +28,25 @@ accounts as (
         account_id,
         coalesce(
             first(account_name order by created_at nulls last, source_account_id)
-                filter (where source_system = 'salesforce' and account_name is not null),
+            filter (where source_system = 'salesforce' and account_name is not null),
             first(account_name order by created_at nulls last, source_account_id)
-                filter (where account_name is not null)
+            filter (where account_name is not null)
         ) as account_name,
         min(domain) as domain,
         first(source_account_id order by created_at nulls last, source_account_id)
-            filter (where source_system = 'salesforce') as salesforce_account_id,
+        filter (where source_system = 'salesforce') as salesforce_account_id,
         first(source_account_id order by created_at nulls last, source_account_id)
-            filter (where source_system = 'hubspot') as hubspot_company_id,
+        filter (where source_system = 'hubspot') as hubspot_company_id,
         cast(count(*) filter (where source_system = 'salesforce') as integer) as salesforce_record_count,
         cast(count(*) filter (where source_system = 'hubspot') as integer) as hubspot_record_count,
         bool_or(source_system = 'salesforce') and bool_or(source_system = 'hubspot') as is_in_both_crms,
-        first(match_method order by
-            case match_method when 'domain' then 1 when 'contact_email_domain' then 2
-                              when 'name_to_domain' then 3 else 4 end) as match_method,
+        first(
+            match_method order by
+                case match_method
+                    when 'domain' then 1 when 'contact_email_domain' then 2
+                    when 'name_to_domain' then 3 else 4
+                end
+        ) as match_method,
         min(created_at) as first_seen_at
     from matched
     group by account_id
@@ -58,8 +68,8 @@ final as (
         accounts.match_method,
         accounts.first_seen_at
     from accounts
-    left join sf_owners on sf_owners.salesforce_account_id = accounts.salesforce_account_id
-    left join hs_owners on hs_owners.hubspot_company_id = accounts.hubspot_company_id
+    left join sf_owners on accounts.salesforce_account_id = sf_owners.salesforce_account_id
+    left join hs_owners on accounts.hubspot_company_id = hs_owners.hubspot_company_id
 )
 
 select * from final

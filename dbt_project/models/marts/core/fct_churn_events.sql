@@ -16,7 +16,10 @@ amounts as (
 
 derived as (
     -- owned by part B (classification); a placeholder with zero rows until it lands
-    select churn_event_id, derived_reason_category from {{ ref('int_churn_events_reasons_derived') }}
+    select
+        churn_event_id,
+        derived_reason_category
+    from {{ ref('int_churn_events_reasons_derived') }}
 ),
 
 final as (
@@ -52,9 +55,9 @@ final as (
         cast(events.source_record_count as integer) as source_record_count,
         events.source_system_count > 1 as is_in_both_crms
     from events
-    inner join stated on stated.churn_event_id = events.churn_event_id
-    inner join amounts on amounts.churn_event_id = events.churn_event_id
-    left join derived on derived.churn_event_id = events.churn_event_id
+    inner join stated on events.churn_event_id = stated.churn_event_id
+    inner join amounts on events.churn_event_id = amounts.churn_event_id
+    left join derived on events.churn_event_id = derived.churn_event_id
 )
 
 select * from final

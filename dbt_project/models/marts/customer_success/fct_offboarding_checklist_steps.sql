@@ -48,19 +48,29 @@ events as (
 ),
 
 activities as (
-    select churn_event_id, checklist_step, min(completed_at) as done_at
+    select
+        churn_event_id,
+        checklist_step,
+        min(completed_at) as done_at
     from {{ ref('int_offboarding_activities') }}
     where completed_at is not null
     group by churn_event_id, checklist_step
 ),
 
 feedback as (
-    select churn_event_id, noted_at, is_exit_interview, department
+    select
+        churn_event_id,
+        noted_at,
+        is_exit_interview,
+        department
     from {{ ref('fct_feedback_items') }}
 ),
 
 routed_feedback as (
-    select churn_event_id, 'feedback_routed' as checklist_step, min(noted_at) as done_at
+    select
+        churn_event_id,
+        'feedback_routed' as checklist_step,
+        min(noted_at) as done_at
     from feedback
     where is_exit_interview and department not in ('triage')
     group by churn_event_id
@@ -74,19 +84,19 @@ step_done as (
 
 step_rows as (
     {%- for key, label, order, due, opens, owed_by_notices in steps %}
-    select
-        churn_event_id,
-        account_id,
-        churn_status,
-        owner_id,
-        '{{ key }}' as step_key,
-        '{{ label }}' as step_label,
-        {{ order }} as step_order,
-        {{ 'true' if owed_by_notices else "churn_status = 'churned'" }} as is_owed,
-        {{ due }} as due_date,
-        cast({{ opens }} as date) as window_opens_on
-    from events
-    {{ 'union all' if not loop.last }}
+        select
+            churn_event_id,
+            account_id,
+            churn_status,
+            owner_id,
+            '{{ key }}' as step_key,
+            '{{ label }}' as step_label,
+            {{ order }} as step_order,
+            {{ 'true' if owed_by_notices else "churn_status = 'churned'" }} as is_owed,
+            {{ due }} as due_date,
+            cast({{ opens }} as date) as window_opens_on
+        from events
+                {{ 'union all' if not loop.last }}
     {%- endfor %}
 ),
 
@@ -97,8 +107,9 @@ with_done as (
         {{ as_of_date() }} as as_of_date
     from step_rows
     left join step_done
-        on step_done.churn_event_id = step_rows.churn_event_id
-        and step_done.checklist_step = step_rows.step_key
+        on
+            step_rows.churn_event_id = step_done.churn_event_id
+            and step_rows.step_key = step_done.checklist_step
 ),
 
 statuses as (
@@ -106,7 +117,8 @@ statuses as (
         *,
         case
             when not is_owed or due_date is null then 'not_applicable'
-            when done_at is not null and window_opens_on is not null
+            when
+                done_at is not null and window_opens_on is not null
                 and cast(done_at as date) < window_opens_on then 'early'
             when done_at is not null and cast(done_at as date) <= due_date then 'on_time'
             when done_at is not null then 'late'

@@ -8,7 +8,13 @@
 with
 
 events as (
-    select churn_event_id, account_id, churn_status, owner_id, notice_at, churned_at
+    select
+        churn_event_id,
+        account_id,
+        churn_status,
+        owner_id,
+        notice_at,
+        churned_at
     from {{ ref('fct_churn_events') }}
 ),
 
@@ -20,13 +26,13 @@ pivoted as (
     select
         churn_event_id,
         {%- for step in steps %}
-        any_value(due_date) filter (where step_key = '{{ step }}') as {{ step }}_due_date,
-        {%- if step == 'followup' %}
-        any_value(window_opens_on) filter (where step_key = 'followup') as followup_window_opens_on,
-        {%- endif %}
-        any_value(done_at) filter (where step_key = '{{ step }}') as {{ step }}_done_at,
-        any_value(status) filter (where step_key = '{{ step }}') as {{ step }}_status,
-        coalesce(bool_or(is_breached) filter (where step_key = '{{ step }}'), false) as is_{{ step }}_breached,
+            any_value(due_date) filter (where step_key = '{{ step }}') as {{ step }}_due_date,
+            {%- if step == 'followup' %}
+                any_value(window_opens_on) filter (where step_key = 'followup') as followup_window_opens_on,
+            {%- endif %}
+            any_value(done_at) filter (where step_key = '{{ step }}') as {{ step }}_done_at,
+            any_value(status) filter (where step_key = '{{ step }}') as {{ step }}_status,
+            coalesce(bool_or(is_breached) filter (where step_key = '{{ step }}'), false) as is_{{ step }}_breached,
         {%- endfor %}
         cast(count(*) filter (where is_breached) as integer) as breached_steps_count,
         cast(count(*) filter (
@@ -47,7 +53,7 @@ final as (
         events.churned_at,
         pivoted.* exclude (churn_event_id)
     from events
-    inner join pivoted on pivoted.churn_event_id = events.churn_event_id
+    inner join pivoted on events.churn_event_id = pivoted.churn_event_id
 )
 
 select * from final

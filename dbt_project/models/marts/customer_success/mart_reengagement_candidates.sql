@@ -24,9 +24,9 @@
 {%- set features = var('released_features', []) or [] %}
 {%- set expiry_days -%}
     case chosen.trigger
-        {%- for trigger, days in expiry.items() %}
+    {%- for trigger, days in expiry.items() %}
         when '{{ trigger }}' then {{ days | int }}
-        {%- endfor %}
+    {%- endfor %}
         else 365
     end
 {%- endset %}
@@ -37,7 +37,7 @@ churned_events as (
     select *
     from {{ ref('fct_churn_events') }}
     where churn_status = 'churned' and churned_at is not null
-    qualify row_number() over (partition by account_id order by churned_at desc, churn_event_id) = 1
+    qualify row_number() over (partition by account_id order by churned_at desc, churn_event_id asc) = 1
 ),
 
 won_back as (
@@ -48,13 +48,21 @@ eligible_events as (
     -- NULL-safe anti-join: `not in` over a list holding a NULL is never true
     select churned_events.*
     from churned_events
-    where churned_events.primary_reason_category <> 'company'
-      and churned_events.account_id is not null
-      and not exists (select 1 from won_back where won_back.account_id = churned_events.account_id)
+    where
+        churned_events.primary_reason_category <> 'company'
+        and churned_events.account_id is not null
+        and not exists (
+            select 1 from won_back
+            where won_back.account_id = churned_events.account_id
+        )
 ),
 
 checklist as (
-    select churn_event_id, followup_status, as_of_date from {{ ref('mart_offboarding_checklist') }}
+    select
+        churn_event_id,
+        followup_status,
+        as_of_date
+    from {{ ref('mart_offboarding_checklist') }}
 ),
 
 followup_30d as (
@@ -68,7 +76,7 @@ followup_30d as (
             as trigger_detail,
         cast(null as varchar) as via_contact_id
     from eligible_events
-    inner join checklist on checklist.churn_event_id = eligible_events.churn_event_id
+    inner join checklist on eligible_events.churn_event_id = checklist.churn_event_id
     where checklist.followup_status = 'pending'
 ),
 
@@ -87,8 +95,11 @@ cooldown_elapsed as (
 
 released_features as (
     {%- if features | length == 0 %}
-    select cast(null as varchar) as feature_name, cast(null as date) as shipped_on, cast([] as varchar[]) as keywords
-    where false
+        select
+            cast(null as varchar) as feature_name,
+            cast(null as date) as shipped_on,
+            cast([] as varchar[]) as keywords
+        where false
     {%- else %}
     select * from (values
         {%- for feature in features %}
@@ -101,7 +112,12 @@ released_features as (
 ),
 
 product_feedback as (
-    select feedback_id, churn_event_id, account_id, noted_at, lower(body_text) as body_text
+    select
+        feedback_id,
+        churn_event_id,
+        account_id,
+        noted_at,
+        lower(body_text) as body_text
     from {{ ref('fct_feedback_items') }}
     where list_contains(categories, 'product')
 ),
@@ -113,14 +129,17 @@ feature_shipped as (
         eligible_events.churn_event_id,
         max(released_features.shipped_on) as eligible_from,
         1 as priority,
-        'Asked for ' || string_agg(distinct released_features.feature_name, ', ' order by released_features.feature_name)
-            || '; shipped' as trigger_detail,
+        'Asked for '
+        || string_agg(distinct released_features.feature_name, ', ' order by released_features.feature_name)
+        || '; shipped' as trigger_detail,
         cast(null as varchar) as via_contact_id
     from eligible_events
-    inner join product_feedback on product_feedback.account_id = eligible_events.account_id
+    inner join product_feedback on eligible_events.account_id = product_feedback.account_id
     inner join released_features
-        on len(list_filter(released_features.keywords, lambda keyword: contains(product_feedback.body_text, keyword))) > 0
-        and released_features.shipped_on >= cast(product_feedback.noted_at as date)
+        on
+            len(list_filter(released_features.keywords, lambda keyword: contains(product_feedback.body_text, keyword)))
+            > 0
+            and released_features.shipped_on >= cast(product_feedback.noted_at as date)
     group by eligible_events.account_id, eligible_events.churn_event_id
 ),
 
@@ -129,7 +148,10 @@ contacts as (
 ),
 
 accounts as (
-    select account_id, account_name from {{ ref('dim_accounts') }}
+    select
+        account_id,
+        account_name
+    from {{ ref('dim_accounts') }}
 ),
 
 champion_moves as (
@@ -141,37 +163,43 @@ champion_moves as (
         cast(new_contacts.created_at as date) as eligible_from,
         1 as priority,
         new_contacts.full_name || ' (formerly at ' || coalesce(former_accounts.account_name, churned_events.account_id)
-            || ') joined' as trigger_detail,
+        || ') joined' as trigger_detail,
         new_contacts.contact_id as via_contact_id,
         row_number() over (
             partition by new_contacts.account_id, new_contacts.contact_id order by churned_events.churned_at desc
         ) as move_rank
     from churned_events
-    inner join contacts as former_contacts on former_contacts.account_id = churned_events.account_id
+    inner join contacts as former_contacts on churned_events.account_id = former_contacts.account_id
     inner join contacts as new_contacts
-        on new_contacts.normalized_name = former_contacts.normalized_name
-        and new_contacts.account_id <> churned_events.account_id
-        and new_contacts.created_at > churned_events.churned_at
-        and coalesce(new_contacts.email, '') <> coalesce(former_contacts.email, '')
-    left join accounts as former_accounts on former_accounts.account_id = churned_events.account_id
+        on
+            former_contacts.normalized_name = new_contacts.normalized_name
+            and churned_events.account_id <> new_contacts.account_id
+            and churned_events.churned_at < new_contacts.created_at
+            and coalesce(new_contacts.email, '') <> coalesce(former_contacts.email, '')
+    left join accounts as former_accounts on churned_events.account_id = former_accounts.account_id
 ),
 
 moved_away as (
     -- contacts of churned accounts who now work elsewhere: their old address would bounce
     select distinct former_contacts.contact_id
     from churned_events
-    inner join contacts as former_contacts on former_contacts.account_id = churned_events.account_id
+    inner join contacts as former_contacts on churned_events.account_id = former_contacts.account_id
     inner join contacts as new_contacts
-        on new_contacts.normalized_name = former_contacts.normalized_name
-        and new_contacts.account_id <> churned_events.account_id
-        and new_contacts.created_at > churned_events.churned_at
-        and coalesce(new_contacts.email, '') <> coalesce(former_contacts.email, '')
+        on
+            former_contacts.normalized_name = new_contacts.normalized_name
+            and churned_events.account_id <> new_contacts.account_id
+            and churned_events.churned_at < new_contacts.created_at
+            and coalesce(new_contacts.email, '') <> coalesce(former_contacts.email, '')
 ),
 
 best_contacts as (
     select *
     from contacts
-    where not exists (select 1 from moved_away where moved_away.contact_id = contacts.contact_id)
+    where
+        not exists (
+            select 1 from moved_away
+            where moved_away.contact_id = contacts.contact_id
+        )
     qualify row_number() over (partition by account_id order by contact_rank) = 1
 ),
 
@@ -182,7 +210,8 @@ triggers as (
     union all
     select * from cooldown_elapsed
     union all
-    select * exclude (move_rank) from champion_moves where move_rank = 1
+    select * exclude (move_rank) from champion_moves
+    where move_rank = 1
 ),
 
 chosen as (
@@ -193,7 +222,12 @@ chosen as (
 ),
 
 events as (
-    select churn_event_id, primary_reason_category, owner_id, churned_at, amount_lost
+    select
+        churn_event_id,
+        primary_reason_category,
+        owner_id,
+        churned_at,
+        amount_lost
     from {{ ref('fct_churn_events') }}
 ),
 
@@ -209,17 +243,17 @@ final as (
         chosen.eligible_from,
         chosen.eligible_from + {{ expiry_days }} as expires_on,
         chosen.eligible_from <= {{ as_of_date() }}
-            and {{ as_of_date() }} <= chosen.eligible_from + {{ expiry_days }} as is_eligible_now,
+        and {{ as_of_date() }} <= chosen.eligible_from + {{ expiry_days }} as is_eligible_now,
         chosen.trigger_detail,
         chosen.churn_event_id,
         events.churned_at,
         events.amount_lost,
         events.owner_id
     from chosen
-    left join events on events.churn_event_id = chosen.churn_event_id
-    left join accounts on accounts.account_id = chosen.account_id
-    left join contacts as via_contacts on via_contacts.contact_id = chosen.via_contact_id
-    left join best_contacts on best_contacts.account_id = chosen.account_id
+    left join events on chosen.churn_event_id = events.churn_event_id
+    left join accounts on chosen.account_id = accounts.account_id
+    left join contacts as via_contacts on chosen.via_contact_id = via_contacts.contact_id
+    left join best_contacts on chosen.account_id = best_contacts.account_id
 )
 
 select * from final

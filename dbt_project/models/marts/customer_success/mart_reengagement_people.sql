@@ -9,7 +9,9 @@ candidates as (
 ),
 
 eligible as (
-    select *, lower(trim(contact_email)) as person_email
+    select
+        *,
+        lower(trim(contact_email)) as person_email
     from candidates
     where is_eligible_now and contact_email is not null and trim(contact_email) <> ''
 ),
@@ -18,13 +20,15 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by person_email order by priority, eligible_from desc, trigger, account_id
+            partition by person_email order by priority asc, eligible_from desc, trigger asc, account_id asc
         ) as trigger_rank
     from eligible
 ),
 
 others as (
-    select person_email, list(trigger order by trigger_rank) as other_triggers
+    select
+        person_email,
+        list(trigger order by trigger_rank) as other_triggers
     from ranked
     where trigger_rank > 1
     group by person_email
@@ -48,7 +52,7 @@ final as (
         ranked.amount_lost,
         ranked.owner_id
     from ranked
-    left join others on others.person_email = ranked.person_email
+    left join others on ranked.person_email = others.person_email
     where ranked.trigger_rank = 1
 )
 

@@ -10,20 +10,29 @@ open_notices as (
 ),
 
 accounts as (
-    select account_id, account_name, domain from {{ ref('dim_accounts') }}
+    select
+        account_id,
+        account_name,
+        domain
+    from {{ ref('dim_accounts') }}
 ),
 
 case_stages as (
-    select 'salesforce' as source_system, case_id as record_id, status as notice_stage
+    select
+        'salesforce' as source_system,
+        case_id as record_id,
+        status as notice_stage
     from {{ ref('stg_salesforce__cases') }}
 ),
 
 ticket_stages as (
-    select 'hubspot' as source_system, tickets.ticket_id as record_id,
-           coalesce(stages.stage_label, tickets.pipeline_stage_id) as notice_stage
+    select
+        'hubspot' as source_system,
+        tickets.ticket_id as record_id,
+        coalesce(stages.stage_label, tickets.pipeline_stage_id) as notice_stage
     from {{ ref('stg_hubspot__tickets') }} as tickets
     left join {{ ref('stg_hubspot__ticket_pipeline_stages') }} as stages
-        on stages.pipeline_id = tickets.pipeline_id and stages.stage_id = tickets.pipeline_stage_id
+        on tickets.pipeline_id = stages.pipeline_id and tickets.pipeline_stage_id = stages.stage_id
 ),
 
 notice_stages as (
@@ -34,25 +43,33 @@ notice_stages as (
 
 account_deals as (
     -- the renewal at stake: an open opportunity/deal of the account, else its last won one
-    select accounts.account_id, opportunities.amount, opportunities.close_date as expected_close_date,
-           not opportunities.is_closed as is_open
+    select
+        accounts.account_id,
+        opportunities.amount,
+        opportunities.close_date as expected_close_date,
+        not opportunities.is_closed as is_open
     from {{ ref('stg_salesforce__opportunities') }} as opportunities
     inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'salesforce' and accounts.source_account_id = opportunities.account_id
+        on accounts.source_system = 'salesforce' and opportunities.account_id = accounts.source_account_id
     where not opportunities.is_deleted and (not opportunities.is_closed or opportunities.is_won)
     union all
-    select accounts.account_id, deals.amount, cast(deals.closed_at as date),
-           not coalesce(deals.hs_is_closed, false)
+    select
+        accounts.account_id,
+        deals.amount,
+        cast(deals.closed_at as date),
+        not coalesce(deals.hs_is_closed, false)
     from {{ ref('stg_hubspot__deals') }} as deals
     inner join {{ ref('int_hubspot_links_bidirectional') }} as links
-        on links.from_object_type = 'deals' and links.from_id = deals.deal_id and links.to_object_type = 'companies'
+        on links.from_object_type = 'deals' and deals.deal_id = links.from_id and links.to_object_type = 'companies'
     inner join {{ ref('int_accounts_matched') }} as accounts
-        on accounts.source_system = 'hubspot' and accounts.source_account_id = links.to_id
+        on accounts.source_system = 'hubspot' and links.to_id = accounts.source_account_id
     where not deals.is_deleted and not coalesce(deals.hs_is_closed_lost, false)
 ),
 
 amounts_at_risk as (
-    select account_id, amount
+    select
+        account_id,
+        amount
     from account_deals
     where amount is not null
     qualify row_number() over (
@@ -65,7 +82,11 @@ plays as (
 ),
 
 checklist as (
-    select churn_event_id, acknowledge_status, save_assessment_status, save_assessment_due_date
+    select
+        churn_event_id,
+        acknowledge_status,
+        save_assessment_status,
+        save_assessment_due_date
     from {{ ref('mart_offboarding_checklist') }}
 ),
 
@@ -94,13 +115,14 @@ final as (
         checklist.save_assessment_due_date,
         open_notices.owner_id
     from open_notices
-    left join accounts on accounts.account_id = open_notices.account_id
+    left join accounts on open_notices.account_id = accounts.account_id
     left join notice_stages
-        on notice_stages.source_system = open_notices.notice_source_system
-        and notice_stages.record_id = open_notices.notice_record_id
-    left join amounts_at_risk on amounts_at_risk.account_id = open_notices.account_id
-    left join plays on plays.category = open_notices.primary_reason_category
-    left join checklist on checklist.churn_event_id = open_notices.churn_event_id
+        on
+            open_notices.notice_source_system = notice_stages.source_system
+            and open_notices.notice_record_id = notice_stages.record_id
+    left join amounts_at_risk on open_notices.account_id = amounts_at_risk.account_id
+    left join plays on open_notices.primary_reason_category = plays.category
+    left join checklist on open_notices.churn_event_id = checklist.churn_event_id
 )
 
 select * from final

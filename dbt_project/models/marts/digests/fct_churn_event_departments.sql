@@ -10,11 +10,18 @@ events as (
 ),
 
 routing as (
-    select category, department from {{ ref('category_departments') }}
+    select
+        category,
+        department
+    from {{ ref('category_departments') }}
 ),
 
 save_opportunities as (
-    select churn_event_id, amount_at_risk, suggested_play from {{ ref('mart_save_opportunities') }}
+    select
+        churn_event_id,
+        amount_at_risk,
+        suggested_play
+    from {{ ref('mart_save_opportunities') }}
 ),
 
 final as (
@@ -40,8 +47,8 @@ final as (
         cast(date_trunc('week', events.notice_at) as date) as notice_week,
         cast(date_trunc('month', events.notice_at) as date) as notice_month
     from events
-    inner join routing on routing.category = events.primary_reason_category
-    left join save_opportunities on save_opportunities.churn_event_id = events.churn_event_id
+    inner join routing on events.primary_reason_category = routing.category
+    left join save_opportunities on events.churn_event_id = save_opportunities.churn_event_id
     where routing.department not in ('none', 'triage')
 )
 

@@ -12,37 +12,56 @@ with
 
 events as (
     select
-        churn_event_id, 'company' as audience, account_id, churn_status,
+        churn_event_id,
+        'company' as audience,
+        account_id,
+        churn_status,
         cast(amount_lost as decimal(18, 2)) as amount_lost,
-        cast(notice_at as date) as notice_on, cast(churned_at as date) as churned_on
+        cast(notice_at as date) as notice_on,
+        cast(churned_at as date) as churned_on
     from {{ ref('fct_churn_events') }}
 ),
 
 event_departments as (
     select
-        churn_event_id, department as audience, account_id, churn_status, amount_lost,
-        notice_on, churned_on
+        churn_event_id,
+        department as audience,
+        account_id,
+        churn_status,
+        amount_lost,
+        notice_on,
+        churned_on
     from {{ ref('fct_churn_event_departments') }}
 ),
 
 save_opportunities as (
-    select churn_event_id, amount_at_risk from {{ ref('mart_save_opportunities') }}
+    select
+        churn_event_id,
+        amount_at_risk
+    from {{ ref('mart_save_opportunities') }}
 ),
 
 feedback_items as (
-    select feedback_id, 'company' as audience, cast(noted_at as date) as noted_on
+    select
+        feedback_id,
+        'company' as audience,
+        cast(noted_at as date) as noted_on
     from {{ ref('fct_feedback_items') }}
 ),
 
 feedback_routing as (
-    select feedback_id, department as audience, cast(noted_at as date) as noted_on
+    select
+        feedback_id,
+        department as audience,
+        cast(noted_at as date) as noted_on
     from {{ ref('fct_feedback_routing') }}
 ),
 
 audiences as (
     select 'company' as audience
     union all
-    select distinct department from {{ ref('category_departments') }} where department not in ('none', 'triage')
+    select distinct department from {{ ref('category_departments') }}
+    where department not in ('none', 'triage')
 ),
 
 all_events as (
@@ -65,13 +84,21 @@ bounds as (
 ),
 
 periods as (
-    select 'week' as period_kind, cast(unnest(generate_series(
-        date_trunc('week', first_day), date_trunc('week', last_day), interval 7 day)) as date) as period_start
-    from bounds where first_day is not null
+    select
+        'week' as period_kind,
+        cast(unnest(generate_series(
+            date_trunc('week', first_day), date_trunc('week', last_day), interval 7 day
+        )) as date) as period_start
+    from bounds
+    where first_day is not null
     union all
-    select 'month', cast(unnest(generate_series(
-        date_trunc('month', first_day), date_trunc('month', last_day), interval 1 month)) as date)
-    from bounds where first_day is not null
+    select
+        'month',
+        cast(unnest(generate_series(
+            date_trunc('month', first_day), date_trunc('month', last_day), interval 1 month
+        )) as date)
+    from bounds
+    where first_day is not null
 ),
 
 period_audiences as (
@@ -89,23 +116,28 @@ period_audiences as (
 
 churned as (
     select
-        period_audiences.period_kind, period_audiences.period_start, period_audiences.audience,
+        period_audiences.period_kind,
+        period_audiences.period_start,
+        period_audiences.audience,
         count(*) as churned_events,
         -- an orphaned churn (account archived, deleted or not synced) is still a lost logo
         count(distinct coalesce(all_events.account_id, all_events.churn_event_id)) as churned_accounts,
         sum(coalesce(all_events.amount_lost, 0)) as revenue_lost
     from period_audiences
     inner join all_events
-        on all_events.audience = period_audiences.audience
-        and all_events.churn_status = 'churned'
-        and all_events.churned_on >= period_audiences.period_start
-        and all_events.churned_on < period_audiences.period_end
+        on
+            period_audiences.audience = all_events.audience
+            and all_events.churn_status = 'churned'
+            and period_audiences.period_start <= all_events.churned_on
+            and period_audiences.period_end > all_events.churned_on
     group by all
 ),
 
 notices as (
     select
-        period_audiences.period_kind, period_audiences.period_start, period_audiences.audience,
+        period_audiences.period_kind,
+        period_audiences.period_start,
+        period_audiences.audience,
         count(*) as notices_received,
         count(*) filter (where all_events.churn_status = 'saved') as notices_saved,
         count(*) filter (where all_events.churn_status = 'open') as notices_open,
@@ -113,22 +145,26 @@ notices as (
             as amount_at_risk_open
     from period_audiences
     inner join all_events
-        on all_events.audience = period_audiences.audience
-        and all_events.notice_on >= period_audiences.period_start
-        and all_events.notice_on < period_audiences.period_end
-    left join save_opportunities on save_opportunities.churn_event_id = all_events.churn_event_id
+        on
+            period_audiences.audience = all_events.audience
+            and period_audiences.period_start <= all_events.notice_on
+            and period_audiences.period_end > all_events.notice_on
+    left join save_opportunities on all_events.churn_event_id = save_opportunities.churn_event_id
     group by all
 ),
 
 feedback as (
     select
-        period_audiences.period_kind, period_audiences.period_start, period_audiences.audience,
+        period_audiences.period_kind,
+        period_audiences.period_start,
+        period_audiences.audience,
         count(distinct all_feedback.feedback_id) as feedback_routed
     from period_audiences
     inner join all_feedback
-        on all_feedback.audience = period_audiences.audience
-        and all_feedback.noted_on >= period_audiences.period_start
-        and all_feedback.noted_on < period_audiences.period_end
+        on
+            period_audiences.audience = all_feedback.audience
+            and period_audiences.period_start <= all_feedback.noted_on
+            and period_audiences.period_end > all_feedback.noted_on
     group by all
 ),
 

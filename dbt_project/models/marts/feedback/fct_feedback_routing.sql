@@ -27,7 +27,7 @@ routed as (
         list(item_categories.category order by item_categories.category_rank) as routed_categories,
         min_by(item_categories.category, item_categories.category_rank) as top_category
     from item_categories
-    inner join routing on routing.category = item_categories.category
+    inner join routing on item_categories.category = routing.category
     where routing.department <> 'none'
     group by item_categories.feedback_id, routing.department
 ),
@@ -47,7 +47,7 @@ final as (
         items.is_exit_interview,
         items.body_text
     from routed
-    inner join items on items.feedback_id = routed.feedback_id
+    inner join items on routed.feedback_id = items.feedback_id
 )
 
 select * from final

@@ -7,7 +7,10 @@ events as (
 ),
 
 checklist as (
-    select churn_event_id, acknowledge_done_at from {{ ref('mart_offboarding_checklist') }}
+    select
+        churn_event_id,
+        acknowledge_done_at
+    from {{ ref('mart_offboarding_checklist') }}
 ),
 
 won_back as (
@@ -20,8 +23,10 @@ categories as (
 
 bounds as (
     select
-        date_trunc('month', min(least(coalesce(notice_at, churned_at), coalesce(churned_at, notice_at)))) as first_month,
-        date_trunc('month', max(greatest(coalesce(notice_at, churned_at), coalesce(churned_at, notice_at)))) as last_month
+        date_trunc('month', min(least(coalesce(notice_at, churned_at), coalesce(churned_at, notice_at))))
+            as first_month,
+        date_trunc('month', max(greatest(coalesce(notice_at, churned_at), coalesce(churned_at, notice_at))))
+            as last_month
     from events
 ),
 
@@ -40,7 +45,7 @@ churned as (
         sum(coalesce(events.amount_lost, 0)) as amount_lost,
         count(won_back.churn_event_id) as won_back_count
     from events
-    left join won_back on won_back.churn_event_id = events.churn_event_id
+    left join won_back on events.churn_event_id = won_back.churn_event_id
     where events.churn_status = 'churned' and events.churned_at is not null
     group by all
 ),
@@ -57,7 +62,7 @@ notices as (
         avg(date_diff('minute', events.notice_at, checklist.acknowledge_done_at) / 1440.0)
             as avg_days_to_acknowledge
     from events
-    left join checklist on checklist.churn_event_id = events.churn_event_id
+    left join checklist on events.churn_event_id = checklist.churn_event_id
     where events.notice_at is not null
     group by all
 ),
@@ -78,8 +83,8 @@ final as (
         round(churned.won_back_count / nullif(churned.churn_count, 0), 4) as win_back_rate
     from months
     cross join categories
-    left join churned on churned.kpi_month = months.kpi_month and churned.category = categories.category
-    left join notices on notices.kpi_month = months.kpi_month and notices.category = categories.category
+    left join churned on months.kpi_month = churned.kpi_month and categories.category = churned.category
+    left join notices on months.kpi_month = notices.kpi_month and categories.category = notices.category
 )
 
 select * from final

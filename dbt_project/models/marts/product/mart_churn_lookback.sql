@@ -7,8 +7,12 @@
 with
 
 events as (
-    select churn_event_id, account_id, primary_reason_category, churn_status,
-           coalesce(notice_at, churned_at) as reference_at
+    select
+        churn_event_id,
+        account_id,
+        primary_reason_category,
+        churn_status,
+        coalesce(notice_at, churned_at) as reference_at
     from {{ ref('fct_churn_events') }}
     where coalesce(notice_at, churned_at) is not null
 ),
@@ -18,9 +22,14 @@ signals as (
 ),
 
 retained_accounts as (
-    select accounts.account_id, accounts.first_seen_at
+    select
+        accounts.account_id,
+        accounts.first_seen_at
     from {{ ref('dim_accounts') }} as accounts
-    where accounts.account_id not in (select account_id from {{ ref('fct_churn_events') }} where account_id is not null)
+    where accounts.account_id not in (
+        select account_id from {{ ref('fct_churn_events') }}
+        where account_id is not null
+    )
 ),
 
 event_measures as (
@@ -33,19 +42,23 @@ event_measures as (
         arg_max(signals.value, signals.signal_at) filter (where signals.signal_type = 'nps') as nps_last_90d
     from events
     inner join signals
-        on signals.account_id = events.account_id
-        and signals.signal_at >= events.reference_at - interval {{ lookback_days }} day
-        and signals.signal_at < events.reference_at
+        on
+            events.account_id = signals.account_id
+            and signals.signal_at >= events.reference_at - interval {{ lookback_days }} day
+            and events.reference_at > signals.signal_at
     group by events.churn_event_id
 ),
 
 nps_before_window as (
-    select events.churn_event_id, arg_max(signals.value, signals.signal_at) as nps_before_90d
+    select
+        events.churn_event_id,
+        arg_max(signals.value, signals.signal_at) as nps_before_90d
     from events
     inner join signals
-        on signals.account_id = events.account_id
-        and signals.signal_type = 'nps'
-        and signals.signal_at < events.reference_at - interval {{ lookback_days }} day
+        on
+            events.account_id = signals.account_id
+            and signals.signal_type = 'nps'
+            and signals.signal_at < events.reference_at - interval {{ lookback_days }} day
     group by events.churn_event_id
 ),
 
@@ -57,15 +70,18 @@ amounts as (
         list(signals.value order by signals.signal_at desc)[2] as previous_won_amount
     from events
     inner join signals
-        on signals.account_id = events.account_id
-        and signals.signal_type = 'won_amount'
-        and signals.signal_at < events.reference_at
+        on
+            events.account_id = signals.account_id
+            and signals.signal_type = 'won_amount'
+            and events.reference_at > signals.signal_at
     group by events.churn_event_id
 ),
 
 retained_accounts_by_date as (
     -- how many retained accounts had been seen by each first-seen date (ties counted together)
-    select first_seen_at, count(*) over (order by first_seen_at) as accounts_seen
+    select
+        first_seen_at,
+        count(*) over (order by first_seen_at) as accounts_seen
     from retained_accounts
     where first_seen_at is not null
 ),
@@ -78,7 +94,9 @@ reference_dates as (
 
 baseline_population as (
     -- the running count at the last first-seen date before the window: no date x account pairs
-    select reference_dates.reference_at, retained_accounts_by_date.accounts_seen as retained_accounts
+    select
+        reference_dates.reference_at,
+        retained_accounts_by_date.accounts_seen as retained_accounts
     from reference_dates
     asof inner join retained_accounts_by_date
         on reference_dates.reference_at - interval {{ lookback_days }} day > retained_accounts_by_date.first_seen_at
@@ -90,20 +108,33 @@ retained_signal_spans as (
     select
         signals.signal_type,
         signals.value,
-        greatest(retained_accounts.first_seen_at, signals.signal_at - interval {{ lookback_days }} day) as span_opens_after,
+        greatest(retained_accounts.first_seen_at, signals.signal_at - interval {{ lookback_days }} day)
+            as span_opens_after,
         signals.signal_at as span_closes_at
     from signals
-    inner join retained_accounts on retained_accounts.account_id = signals.account_id
-    where signals.signal_type in ('case', 'activity', 'nps')
-      and greatest(retained_accounts.first_seen_at, signals.signal_at - interval {{ lookback_days }} day) < signals.signal_at
+    inner join retained_accounts on signals.account_id = retained_accounts.account_id
+    where
+        signals.signal_type in ('case', 'activity', 'nps')
+        and greatest(retained_accounts.first_seen_at, signals.signal_at - interval {{ lookback_days }} day)
+        < signals.signal_at
 ),
 
 span_edges as (
     -- +1 where a span opens, -1 where it closes; a window start L sees the spans opened before L
     -- minus those closed before L, so each count is one running sum read with an ASOF join
-    select span_opens_after as edge_at, 1 as direction, signal_type, value from retained_signal_spans
+    select
+        span_opens_after as edge_at,
+        1 as direction,
+        signal_type,
+        value
+    from retained_signal_spans
     union all
-    select span_closes_at as edge_at, -1 as direction, signal_type, value from retained_signal_spans
+    select
+        span_closes_at as edge_at,
+        -1 as direction,
+        signal_type,
+        value
+    from retained_signal_spans
 ),
 
 edges_by_time as (
@@ -165,11 +196,11 @@ final as (
             as baseline_activities_90d,
         round(baseline_signals.nps_avg, 2) as baseline_nps_avg_90d
     from events
-    left join event_measures on event_measures.churn_event_id = events.churn_event_id
-    left join nps_before_window on nps_before_window.churn_event_id = events.churn_event_id
-    left join amounts on amounts.churn_event_id = events.churn_event_id
-    left join baseline_population on baseline_population.reference_at = events.reference_at
-    left join baseline_signals on baseline_signals.reference_at = events.reference_at
+    left join event_measures on events.churn_event_id = event_measures.churn_event_id
+    left join nps_before_window on events.churn_event_id = nps_before_window.churn_event_id
+    left join amounts on events.churn_event_id = amounts.churn_event_id
+    left join baseline_population on events.reference_at = baseline_population.reference_at
+    left join baseline_signals on events.reference_at = baseline_signals.reference_at
 )
 
 select * from final

@@ -23,7 +23,8 @@ final as (
         {{ strip_html('hs_content') }} as content_text,
         {{ nullif_blank('hs_contact_id') }} as contact_id,
         lower({{ nullif_blank('hs_contact_email_rollup') }}) as contact_email,
-        coalesce({{ to_utc_timestamp('hs_submission_timestamp') }}, {{ to_utc_timestamp('hs_createdate') }}) as submitted_at,
+        coalesce({{ to_utc_timestamp('hs_submission_timestamp') }}, {{ to_utc_timestamp('hs_createdate') }})
+            as submitted_at,
         {{ nullif_blank('hs_submission_name') }} as submission_name,
         {{ hubspot_envelope_columns('hs_createdate') }}
     from latest

@@ -21,8 +21,10 @@ final as (
         upper({{ nullif_blank('hs_meeting_outcome') }}) as outcome,
         {{ to_utc_timestamp('hs_meeting_start_time') }} as started_at,
         {{ to_utc_timestamp('hs_meeting_end_time') }} as ended_at,
-        coalesce({{ to_utc_timestamp('hs_meeting_start_time') }}, {{ to_utc_timestamp('hs_timestamp') }},
-                 {{ to_utc_timestamp('hs_createdate') }}) as met_at,
+        coalesce(
+            {{ to_utc_timestamp('hs_meeting_start_time') }}, {{ to_utc_timestamp('hs_timestamp') }},
+            {{ to_utc_timestamp('hs_createdate') }}        )
+            as met_at,
         {{ nullif_blank('hubspot_owner_id') }} as owner_id,
         {{ hubspot_envelope_columns('hs_createdate') }}
     from latest

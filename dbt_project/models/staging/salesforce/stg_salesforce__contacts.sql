@@ -16,8 +16,9 @@ final as (
         {{ sf_id18('"AccountId"') }} as account_id,
         {{ nullif_blank('"FirstName"') }} as first_name,
         {{ nullif_blank('"LastName"') }} as last_name,
-        coalesce({{ nullif_blank('"Name"') }},
-                 nullif(trim(concat_ws(' ', "FirstName", "LastName")), '')) as full_name,
+        coalesce(                        {{ nullif_blank('"Name"') }},
+            nullif(trim(concat_ws(' ', "FirstName", "LastName")), '')
+        ) as full_name,
         lower({{ nullif_blank('"Email"') }}) as email,
         {{ email_domain('"Email"') }} as email_domain,
         {{ nullif_blank('"Title"') }} as title,

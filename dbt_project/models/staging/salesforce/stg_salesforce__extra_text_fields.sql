@@ -37,12 +37,16 @@ unioned as (
     {{ "union all " if not loop.first }}select * from {{ cte }}
     {%- endfor %}
     {%- if not ctes %}
-    select
-        cast(null as varchar) as sobject, cast(null as varchar) as record_id,
-        cast(null as varchar) as field_name, cast(null as varchar) as body_text,
-        cast(null as boolean) as is_deleted, cast(null as timestamp) as created_at,
-        cast(null as timestamp) as updated_at, cast(null as timestamptz) as _loaded_at
-    where false
+        select
+            cast(null as varchar) as sobject,
+            cast(null as varchar) as record_id,
+            cast(null as varchar) as field_name,
+            cast(null as varchar) as body_text,
+            cast(null as boolean) as is_deleted,
+            cast(null as timestamp) as created_at,
+            cast(null as timestamp) as updated_at,
+            cast(null as timestamptz) as _loaded_at
+        where false
     {%- endif %}
 ),
 

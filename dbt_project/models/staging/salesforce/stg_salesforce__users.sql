@@ -13,8 +13,9 @@ latest as (
 final as (
     select
         {{ sf_id18('"Id"') }} as user_id,
-        coalesce({{ nullif_blank('"Name"') }},
-                 nullif(trim(concat_ws(' ', "FirstName", "LastName")), '')) as user_name,
+        coalesce(                        {{ nullif_blank('"Name"') }},
+            nullif(trim(concat_ws(' ', "FirstName", "LastName")), '')
+        ) as user_name,
         lower({{ nullif_blank('"Email"') }}) as email,
         {{ nullif_blank('"Username"') }} as username,
         coalesce({{ to_bool('"IsActive"') }}, true) as is_active,
