@@ -18,23 +18,23 @@ sf_records as (
         account_id as record_id,
         account_id as source_account_id
     from {{ ref('stg_salesforce__accounts') }}
-    union all
+    union all by name
     select
-        'Contact',
-        contact_id,
-        account_id
+        'Contact' as source_object,
+        contact_id as record_id,
+        account_id as source_account_id
     from {{ ref('stg_salesforce__contacts') }}
-    union all
+    union all by name
     select
-        'Opportunity',
-        opportunity_id,
-        account_id
+        'Opportunity' as source_object,
+        opportunity_id as record_id,
+        account_id as source_account_id
     from {{ ref('stg_salesforce__opportunities') }}
-    union all
+    union all by name
     select
-        'Case',
-        case_id,
-        account_id
+        'Case' as source_object,
+        case_id as record_id,
+        account_id as source_account_id
     from {{ ref('stg_salesforce__cases') }}
 ),
 
@@ -44,10 +44,10 @@ hs_contact_companies as (
         to_id as company_id
     from links
     where from_object_type = 'contacts' and to_object_type = 'companies'
-    union
+    union by name
     select
-        contact_id,
-        associated_company_id
+        contact_id as record_id,
+        associated_company_id as company_id
     from {{ ref('stg_hubspot__contacts') }}
     where associated_company_id is not null
 ),
@@ -59,28 +59,28 @@ hs_records as (
         company_id as source_account_id,
         1 as preference
     from {{ ref('stg_hubspot__companies') }}
-    union all
+    union all by name
     select
-        'contacts',
+        'contacts' as source_object,
         record_id,
-        company_id,
-        1
+        company_id as source_account_id,
+        1 as preference
     from hs_contact_companies
-    union all
+    union all by name
     select
-        from_object_type,
-        from_id,
-        to_id,
-        case when association_type_id in (5, 26, 339) then 1 else 2 end
+        from_object_type as source_object,
+        from_id as record_id,
+        to_id as source_account_id,
+        case when association_type_id in (5, 26, 339) then 1 else 2 end as preference
     from links
     where from_object_type in ('deals', 'tickets') and to_object_type = 'companies'
-    union all
+    union all by name
     -- a ticket or deal without a company reaches one through its contact
     select
-        links.from_object_type,
-        links.from_id,
-        hs_contact_companies.company_id,
-        3
+        links.from_object_type as source_object,
+        links.from_id as record_id,
+        hs_contact_companies.company_id as source_account_id,
+        3 as preference
     from links
     inner join hs_contact_companies on links.to_id = hs_contact_companies.record_id
     where links.from_object_type in ('deals', 'tickets') and links.to_object_type = 'contacts'
@@ -100,9 +100,9 @@ final as (
     from sf_records
     inner join accounts
         on accounts.source_system = 'salesforce' and sf_records.source_account_id = accounts.source_account_id
-    union all
+    union all by name
     select
-        'hubspot',
+        'hubspot' as source_system,
         hs_records_resolved.source_object,
         hs_records_resolved.record_id,
         accounts.account_id
