@@ -36,10 +36,10 @@ contact_emails as (
         email
     from {{ ref('stg_salesforce__contacts') }}
     where not is_deleted and account_id is not null
-    union all
+    union all by name
     select
-        'hubspot',
-        links.company_id,
+        'hubspot' as source_system,
+        links.company_id as source_account_id,
         contacts.email
     from {{ ref('stg_hubspot__contacts') }} as contacts
     inner join hs_contact_companies as links on contacts.contact_id = links.contact_id
@@ -76,13 +76,13 @@ records as (
         {{ normalize_name('account_name') }} as normalized_name,
         created_at
     from sf_accounts
-    union all
+    union all by name
     select
-        'hubspot',
-        company_id,
-        company_name,
-        coalesce({{ normalize_domain('domain') }}, {{ normalize_domain('website') }}),
-        {{ normalize_name('company_name') }},
+        'hubspot' as source_system,
+        company_id as source_account_id,
+        company_name as account_name,
+        coalesce({{ normalize_domain('domain') }}, {{ normalize_domain('website') }}) as domain,
+        {{ normalize_name('company_name') }} as normalized_name,
         created_at
     from hs_companies
 ),

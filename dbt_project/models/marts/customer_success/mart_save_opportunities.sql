@@ -52,12 +52,12 @@ account_deals as (
     inner join {{ ref('int_accounts_matched') }} as accounts
         on accounts.source_system = 'salesforce' and opportunities.account_id = accounts.source_account_id
     where not opportunities.is_deleted and (not opportunities.is_closed or opportunities.is_won)
-    union all
+    union all by name
     select
         accounts.account_id,
         deals.amount,
-        cast(deals.closed_at as date),
-        not coalesce(deals.hs_is_closed, false)
+        cast(deals.closed_at as date) as expected_close_date,
+        not coalesce(deals.hs_is_closed, false) as is_open
     from {{ ref('stg_hubspot__deals') }} as deals
     inner join {{ ref('int_hubspot_links_bidirectional') }} as links
         on links.from_object_type = 'deals' and deals.deal_id = links.from_id and links.to_object_type = 'companies'
