@@ -56,3 +56,10 @@ def test_every_item_has_a_confidence_per_category(built_warehouse):
         assert len(item["scores"]) == 10
         assert 0 < item["confidence"] <= 1
         assert item["primary_category"] == item["categories"][0]
+
+
+def test_warehouse_fills_themes_and_the_parting(built_warehouse):
+    items = [i for i in warehouse_items(built_warehouse.config) if (i["body_text"] or "").strip()]
+    assert items
+    assert all(i["theme"] and i["theme"] != i["body_text"] for i in items)
+    assert all(i["parting_sentiment"] in ("positive", "neutral", "negative") for i in items)
