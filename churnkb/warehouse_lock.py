@@ -88,12 +88,16 @@ def _holder_note(lock_path: Path, mode: str) -> Iterator[None]:
 
 
 @contextmanager
-def _locked(lock_path: Path, mode: int, timeout: float | None, poll: float = 0.2,
-            on_wait: Callable[[str], None] = _say_waiting) -> Iterator[float]:
+def hold_lock(lock_path: Path, mode: int, timeout: float | None, poll: float = 0.2,
+            on_wait: Callable[[str], None] = _say_waiting, *, label: str = "the warehouse lock",
+            setting: str = "warehouse.lock_timeout_s", kind: str | None = None,
+            busy: type[TimeoutError] = WarehouseBusy) -> Iterator[float]:
+    """Hold ``lock_path``; ``label``, ``setting`` and ``busy`` let other locks (the per-source
+    sync lock) reuse the waiting, the holder notes and the messages."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     started = time.monotonic()
-    kind = "writer" if mode == fcntl.LOCK_EX else "reader"
+    kind = kind or ("writer" if mode == fcntl.LOCK_EX else "reader")
     told = False
     try:
         while True:
@@ -103,15 +107,14 @@ def _locked(lock_path: Path, mode: int, timeout: float | None, poll: float = 0.2
             except BlockingIOError:
                 if not told:
                     limit = "without a limit" if timeout is None else f"up to {timeout:.0f} s"
-                    on_wait(f"waiting for the warehouse lock ({lock_path}) held by "
+                    on_wait(f"waiting for {label} ({lock_path}) held by "
                             f"{describe_holders(lock_path)}; waiting {limit} "
-                            "(set warehouse.lock_timeout_s to change)")
+                            f"(set {setting} to change)")
                     told = True
                 if timeout is not None and time.monotonic() - started > timeout:
-                    raise WarehouseBusy(
-                        f"the warehouse lock {lock_path} is still held by "
-                        f"{describe_holders(lock_path)} after {timeout:.0f} s "
-                        "(warehouse.lock_timeout_s)"
+                    raise busy(
+                        f"{label} {lock_path} is still held by "
+                        f"{describe_holders(lock_path)} after {timeout:.0f} s ({setting})"
                     ) from None
                 time.sleep(poll)
         with _holder_note(lock_path, kind):
@@ -123,12 +126,12 @@ def _locked(lock_path: Path, mode: int, timeout: float | None, poll: float = 0.2
 
 def exclusive(lock_path: Path, timeout: float | None = DEFAULT_TIMEOUT_S) -> contextmanager:
     """Hold the writer lock (builds)."""
-    return _locked(lock_path, fcntl.LOCK_EX, timeout)
+    return hold_lock(lock_path, fcntl.LOCK_EX, timeout)
 
 
 def shared(lock_path: Path, timeout: float | None = DEFAULT_TIMEOUT_S) -> contextmanager:
     """Hold a reader lock (publishers, queries)."""
-    return _locked(lock_path, fcntl.LOCK_SH, timeout)
+    return hold_lock(lock_path, fcntl.LOCK_SH, timeout)
 
 
 def lock_timeout(warehouse_settings: dict[str, object]) -> float | None:

@@ -7,7 +7,8 @@ skips the remaining streams; a stream the CRM refuses (missing scope, object not
 skipped with a warning naming what to grant or exclude, and the run ends partial, unless the
 warehouse cannot do without it (connectors/refusal.py); any other stream failure lands what was
 valid, marks that stream failed and moves on. Every run appends its summary to
-``state/runs.jsonl``.
+``state/runs.jsonl``. One sync per source runs at a time (churnkb/sync_lock.py): a second one
+waits up to ``sources.<source>.lock_timeout_s``, then fails naming the sync that holds the lock.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from churnkb.connectors.state import StateStore
 
 from churnkb.config import Config, ConfigError
 from churnkb.paths import DataPaths
+from churnkb.sync_lock import SyncBusy, sync_lock, sync_lock_timeout
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +106,23 @@ def sync_source(
     if source not in SOURCES:
         raise ConfigError(f"unknown source '{source}'; choose one of {', '.join(SOURCES)}")
     settings = (config.section("sources").get(source) or {})
-    sync_id = new_sync_id()
     started_at = utc_now()
     data_paths = DataPaths(config.data_dir).ensure()
+    try:
+        with sync_lock(data_paths, source, sync_lock_timeout(settings)):
+            return _sync_unlocked(source, settings, data_paths, started_at, streams=streams,
+                                  full_refresh=full_refresh, progress=progress)
+    except SyncBusy as exc:  # another sync of this source ran all along: it lands the records
+        return _finish(data_paths, SyncReport(
+            source, new_sync_id(), FAILED, started_at, utc_now(), [],
+            f"another {source} sync is running: {exc}; nothing synced, run again when it ends"))
+
+
+def _sync_unlocked(source: str, settings: dict[str, Any], data_paths: DataPaths,
+                   started_at: datetime, *, streams: list[str] | None, full_refresh: bool,
+                   progress: Callable[[StreamProgress], None] | None) -> SyncReport:
+    """The sync itself; the caller holds the source's sync lock."""
+    sync_id = new_sync_id()
     try:
         session = open_source(source, settings)
         runners = session.runners(streams or [])
