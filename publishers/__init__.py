@@ -1,5 +1,5 @@
 """Publishers: departmental digests, offboarding alerts, re-engagement lists and CRM write-back.
 
 They only read marts (through ``churnkb.warehouse.read_connection``) and record every send in a
-publication ledger so a retry never sends the same thing twice.
+publication ledger (intent before, result after), so a retry skips what was sent.
 """

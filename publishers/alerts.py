@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from churnkb.publishers.channels import EmailContent
-from churnkb.publishers.delivery import Rendered, failure_detail, send
+from churnkb.publishers.delivery import Rendered, deliver, failure_detail
 from churnkb.publishers.ledger import Ledger
 from churnkb.publishers.marts import MartReader, as_date, open_marts
 from churnkb.publishers.render import (
@@ -95,15 +95,15 @@ def publish_alerts(config: Config, *, now: datetime | None = None,
         directory = DataPaths(config.data_dir).alerts
         rendered = rendered_alerts(pending, items, today, directory)
         try:
-            target = send(settings, spec, owner, channel, rendered)
+            done = deliver(settings, ledger, spec, owner, channel, rendered, kind="alert",
+                           items=[(item.key, item.state) for item in pending])
         except Exception as exc:  # noqa: BLE001 - one failing channel never stops the others
             report.add(kind="alert", department=owner, period=label, channel=channel,
                        status="failed", detail=failure_detail(exc, settings, spec))
             continue
-        for item in pending:
-            ledger.record("alert", item.key, channel, state=item.state, target=target)
+        detail = "; ".join(x for x in (f"{len(pending)} new or changed items", done.note) if x)
         report.add(kind="alert", department=owner, period=label, channel=channel,
-                   status="sent", target=target, detail=f"{len(pending)} new or changed items")
+                   status="sent", target=done.target, detail=detail)
     return report
 
 

@@ -27,7 +27,15 @@ DEFAULT_WEBHOOK_ENV = {"slack": "SLACK_WEBHOOK_URL", "teams": "TEAMS_WEBHOOK_URL
 
 
 class ChannelError(RuntimeError):
-    """A channel could not deliver; the message says what to fix."""
+    """A channel could not deliver; the message says what to fix.
+
+    ``maybe_delivered`` is True when the channel may have taken the message anyway (a webhook
+    that timed out after the request went out, an SMTP connection lost after DATA): the ledger
+    then keeps the send unconfirmed instead of failed."""
+
+    def __init__(self, message: str, *, maybe_delivered: bool = False) -> None:
+        super().__init__(message)
+        self.maybe_delivered = maybe_delivered
 
 
 @dataclass(frozen=True)
@@ -49,15 +57,27 @@ def recipients_of(spec: dict[str, Any], owner: str) -> list[str]:
     return [str(r) for r in recipients]
 
 
-def build_email(settings: Publishing, to: list[str], content: EmailContent) -> EmailMessage:
+def message_id(sender: str, send_id: str | None) -> str:
+    """``<send id@sender's domain>``: the same on every try of one send, so a re-send after an
+    interrupted one is recognisable as the same message; unique across organisations because the
+    right-hand side is the sender's own domain (RFC 5322 3.6.4)."""
+    domain = sender.rpartition("@")[2].strip("<> ") or "churnkb.localhost"
+    if not send_id:
+        return make_msgid(domain=domain)
+    return f"<churnkb.{send_id}@{domain}>"
+
+
+def build_email(settings: Publishing, to: list[str], content: EmailContent,
+                send_id: str | None = None) -> EmailMessage:
     """multipart/alternative (text, then multipart/related HTML with inline cid: images)."""
     smtp = settings.get("smtp", {}) or {}
+    sender = smtp.get("sender") or "churnkb@localhost"
     message = EmailMessage()
     message["Subject"] = content.subject
-    message["From"] = smtp.get("sender") or "churnkb@localhost"
+    message["From"] = sender
     message["To"] = ", ".join(to)
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain="churnkb")
+    message["Message-ID"] = message_id(str(sender), send_id)
     preferences = settings.get("preferences_url")
     if preferences:
         message["List-Unsubscribe"] = f"<{preferences}>"
@@ -71,7 +91,8 @@ def build_email(settings: Publishing, to: list[str], content: EmailContent) -> E
     return message
 
 
-def send_email(settings: Publishing, to: list[str], content: EmailContent) -> str:
+def send_email(settings: Publishing, to: list[str], content: EmailContent,
+               send_id: str | None = None) -> str:
     """Send one message; returns the recipients as the delivery target."""
     smtp = settings.get("smtp", {}) or {}
     host = smtp.get("host")
@@ -80,14 +101,23 @@ def send_email(settings: Publishing, to: list[str], content: EmailContent) -> st
     port = int(smtp.get("port") or 25)
     password_env = smtp.get("password_env") or "SMTP_PASSWORD"
     password = get_secret(password_env) if smtp.get("username") else None
-    message = build_email(settings, to, content)
+    message = build_email(settings, to, content, send_id)
     try:
         _deliver(smtp, host, port, password, message)
     except (smtplib.SMTPException, OSError) as exc:
         detail = redact(f"{type(exc).__name__}: {exc}", [password])
         raise ChannelError(f"SMTP {host}:{port} failed ({detail}); check publishing.smtp "
-                           f"(host, port, starttls, username) and ${password_env}") from None
+                           f"(host, port, starttls, username) and ${password_env}",
+                           maybe_delivered=_smtp_maybe_delivered(exc)) from None
     return ", ".join(to)
+
+
+def _smtp_maybe_delivered(exc: BaseException) -> bool:
+    """A refusal the server answered (or a connection never made) delivered nothing; a
+    connection lost or timed out mid-conversation may have been lost after the server took it."""
+    refused = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused,
+               smtplib.SMTPSenderRefused, smtplib.SMTPNotSupportedError, ConnectionRefusedError)
+    return not isinstance(exc, refused)
 
 
 def _deliver(smtp: dict[str, Any], host: str, port: int, password: str | None,
@@ -122,10 +152,15 @@ def webhook_url(spec: dict[str, Any], channel: str, owner: str) -> tuple[str, st
     return url, env_name
 
 
-def post_webhook(url: str, env_name: str, channel: str, payload: dict[str, Any]) -> str:
-    """POST JSON; returns a non-secret description of the target."""
+def post_webhook(url: str, env_name: str, channel: str, payload: dict[str, Any],
+                 idempotency_key: str | None = None) -> str:
+    """POST JSON; returns a non-secret description of the target.
+
+    ``idempotency_key`` goes out as the ``Idempotency-Key`` header, the same on every try of one
+    send: a receiver that honours it shows a re-sent message once (Slack and Teams ignore it)."""
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     try:
-        response = requests.post(url, json=payload, timeout=WEBHOOK_TIMEOUT_S)
+        response = requests.post(url, json=payload, headers=headers, timeout=WEBHOOK_TIMEOUT_S)
         for _ in range(WEBHOOK_RETRIES_ON_429):
             # Slack allows ~1 message/s per channel and Teams ~4 requests/s; a 429 means "not
             # posted, come back later", so waiting and retrying cannot double-post.
@@ -133,10 +168,14 @@ def post_webhook(url: str, env_name: str, channel: str, payload: dict[str, Any])
             if wait is None:
                 break
             time.sleep(wait)
-            response = requests.post(url, json=payload, timeout=WEBHOOK_TIMEOUT_S)
+            response = requests.post(url, json=payload, headers=headers,
+                                     timeout=WEBHOOK_TIMEOUT_S)
     except requests.RequestException as exc:
+        # A read timeout means the request went out and no answer came: it may have been posted.
+        maybe = isinstance(exc, requests.Timeout) and not isinstance(exc, requests.ConnectTimeout)
         raise ChannelError(f"{channel} webhook (${env_name}) unreachable "
-                           f"({type(exc).__name__}); check the URL in ${env_name}") from None
+                           f"({type(exc).__name__}); check the URL in ${env_name}",
+                           maybe_delivered=maybe) from None
     if response.status_code >= 300:
         body = redact(response.text[:200], [url])
         raise ChannelError(f"{channel} webhook (${env_name}) answered HTTP "

@@ -1,4 +1,9 @@
-"""Send one rendered publication to one channel, and turn any failure into a report line."""
+"""Send one rendered publication to one channel, and turn any failure into a report line.
+
+Every send goes through ``deliver``: an intent in the ledger before, the result after, and the
+ledger's stable send id as the e-mail Message-ID and the webhook Idempotency-Key, so a send
+retried after an interruption is recognisably the same one.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from churnkb.publishers.channels import (
     send_email,
     webhook_url,
 )
-from churnkb.publishers.ledger import Ledger
+from churnkb.publishers.ledger import Item, Ledger
 from churnkb.publishers.report import PublishReport
 from churnkb.publishers.settings import Publishing
 
@@ -36,17 +41,48 @@ class Rendered:
 
 
 def send(settings: Publishing, spec: dict[str, Any], owner: str, channel: str,
-         rendered: Rendered) -> str:
-    """Deliver to ``channel``; returns a non-secret target description, raises on failure."""
+         rendered: Rendered, send_id: str | None = None) -> str:
+    """Deliver to ``channel``; returns a non-secret target description, raises on failure.
+    ``send_id`` (stable per send) becomes the Message-ID and the Idempotency-Key header."""
     if channel == "file":
         return rendered.write_files()
     if channel == "email":
-        return send_email(settings, recipients_of(spec, owner), rendered.email())
+        return send_email(settings, recipients_of(spec, owner), rendered.email(), send_id)
     if channel in ("slack", "teams"):
         url, env_name = webhook_url(spec, channel, owner)
         payload = rendered.slack() if channel == "slack" else rendered.teams()
-        return post_webhook(url, env_name, channel, payload)
+        return post_webhook(url, env_name, channel, payload, send_id)
     raise ChannelError(f"unknown channel {channel!r} for '{owner}'")
+
+
+@dataclass(frozen=True)
+class Delivered:
+    target: str
+    note: str  # "" or why this may repeat an earlier send
+
+
+def deliver(settings: Publishing, ledger: Ledger, spec: dict[str, Any], owner: str,
+            channel: str, rendered: Rendered, *, kind: str, items: list[Item]) -> Delivered:
+    """Send with an intent recorded before and the result after (raises like ``send``).
+
+    A failure the channel answered is recorded as failed; anything else (a timeout after the
+    request went out, a crash) leaves the intent open, so the next run knows it may have been
+    sent and re-sends it under the same send id (README, "What a send guarantees")."""
+    earlier = ledger.unconfirmed(kind, channel, items)
+    attempt = ledger.begin(kind, channel, items)
+    try:
+        target = send(settings, spec, owner, channel, rendered, attempt.send_id)
+    except ChannelError as exc:
+        if not exc.maybe_delivered:
+            ledger.fail(attempt, str(exc))
+        raise
+    ledger.finish(attempt, target)
+    note = ""
+    if earlier is not None:
+        same = {"email": "Message-ID", "slack": "Idempotency-Key", "teams": "Idempotency-Key"}
+        note = (f"re-sent: an attempt at {earlier.at} may have delivered it already"
+                + (f" (same {same[channel]} {attempt.send_id})" if channel in same else ""))
+    return Delivered(target, note)
 
 
 def publish_once(*, settings: Publishing, ledger: Ledger, report: PublishReport, kind: str,
@@ -66,14 +102,14 @@ def publish_once(*, settings: Publishing, ledger: Ledger, report: PublishReport,
                        status="skipped", detail=detail)
             continue
         try:
-            target = send(settings, spec, owner, channel, rendered)
+            done = deliver(settings, ledger, spec, owner, channel, rendered, kind=kind,
+                           items=[(key, "")])
         except Exception as exc:  # noqa: BLE001 - reported per channel, the others still go out
             report.add(kind=kind, department=department, period=period, channel=channel,
                        status="failed", detail=failure_detail(exc, settings, spec))
             continue
-        ledger.record(kind, key, channel, target=target)
         report.add(kind=kind, department=department, period=period, channel=channel,
-                   status="sent", target=target)
+                   status="sent", target=done.target, detail=done.note)
 
 
 def failure_detail(exc: BaseException, settings: Publishing, spec: dict[str, Any]) -> str:

@@ -21,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     publish = subparsers.add_parser(
         "publish", help="send departmental digests, offboarding alerts or re-engagement lists",
         description="Reads the marts and publishes to the channels in churnkb.yaml. Every send is "
-                    "recorded in the publication ledger, so re-running never sends twice.")
+                    "recorded in the publication ledger, so re-running skips what was sent (an "
+                    "interrupted send goes again under the same id: README, 'What a send "
+                    "guarantees').")
     publish.add_argument("what", choices=["digests", "alerts", "reengagement"])
     publish.add_argument("--period", help="digests: the period to publish, as 2026-W47, 2026-11 "
                                           "or a date inside it (default: the last complete one)")

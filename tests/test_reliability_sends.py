@@ -1,0 +1,221 @@
+"""Sends after crashes: a torn ledger line, a publish killed mid-send, and what a re-run does.
+
+Mail is counted in the real loopback SMTP server and posts at loopback webhook receivers; the
+ledger is the file a power loss or a SIGKILL leaves behind.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from churnkb.publishers.digests import publish_digests
+from churnkb.publishers.ledger import Ledger
+from fixtures.publishers import CURRENT_WEEK, NOW, make_config
+
+from churnkb.paths import DataPaths
+
+WEEK_BEFORE = CURRENT_WEEK - timedelta(weeks=1)  # 2026-W46: the fixture marts have churn in it
+
+
+@dataclass
+class KeyedReceiver:
+    """A Slack-like webhook on loopback that records each post with its Idempotency-Key and can
+    hold its answer (a slow receiver) until the test lets it go."""
+
+    url: str = ""
+    posts: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
+    hold: threading.Event | None = None        # answer only once this is set
+    arrived: threading.Event = field(default_factory=threading.Event)
+
+    def unique_posts(self) -> int:
+        """What a receiver that deduplicates by Idempotency-Key would show."""
+        return len({key or json.dumps(payload, sort_keys=True) for key, payload in self.posts})
+
+
+@contextmanager
+def keyed_receiver() -> Iterator[KeyedReceiver]:
+    receiver = KeyedReceiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            receiver.posts.append((self.headers.get("Idempotency-Key"), payload))
+            receiver.arrived.set()
+            if receiver.hold is not None:
+                receiver.hold.wait(60)
+            try:
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except OSError:
+                pass  # the sender was killed while we held the answer: it was posted anyway
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/services/T0KEYED/B0KEYED/keyedsecret"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        if receiver.hold is not None:
+            receiver.hold.set()
+        server.shutdown()
+        server.server_close()
+
+
+def _publishing(port: int, channels: list[str], department: str = "product") -> dict[str, Any]:
+    """``department`` on ``channels``; the others keep the default (files only)."""
+    spec = {"channels": channels, "email": {"to": ["team@example.com"]},
+            "slack": {"webhook_env": "TEST_SLACK"}}
+    return {"smtp": {"host": "127.0.0.1", "port": port, "sender": "churnkb@example.com"},
+            "departments": {department: spec}}
+
+
+def _sent(report, department: str) -> list[dict[str, Any]]:
+    return [i for i in report.items if i["department"] == department and i["status"] == "sent"]
+
+
+def _message_ids(state) -> list[str]:
+    return [email.message_from_bytes(m.data, policy=email.policy.default)["Message-ID"]
+            for m in state.messages]
+
+
+def _ledger_lines(data_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in DataPaths(data_dir).ledger.read_bytes().splitlines()]
+
+
+def _tear_last_line(path: Path, keep: int) -> bytes:
+    """Power loss mid-write: only the first ``keep`` bytes of the last line reached the disk."""
+    data = path.read_bytes()
+    start = data.rstrip(b"\n").rfind(b"\n") + 1
+    path.write_bytes(data[:start + keep])
+    return data[start:start + keep]
+
+
+def _torn_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.levelno == logging.WARNING and "torn" in r.getMessage()]
+
+
+@pytest.mark.parametrize("torn", ["result-of-a-send", "intent-of-a-send-never-made"])
+def test_a_torn_ledger_line_is_reported_once_and_the_next_two_publishes_send_nothing_twice(
+        torn, marts_dir, smtp, slack_receiver, monkeypatch, caplog):
+    port, mail = smtp
+    monkeypatch.setenv("TEST_SLACK", slack_receiver.url)
+    config = make_config(marts_dir, _publishing(port, ["file", "email", "slack"]))
+    assert len(_sent(publish_digests(config, now=NOW), "product")) == 3     # 2026-W47
+    ledger = DataPaths(marts_dir).ledger
+    whole = ledger.read_bytes()
+    if torn == "result-of-a-send":  # the slack result, torn after its attempt id
+        fragment = _tear_last_line(ledger, 90)
+    else:  # the intent of a W46 send: the power went before the send started
+        intent = {"event": "intent", "attempt": "0" * 32, "send_id": "x", "kind": "digest",
+                  "channel": "email", "items": [["product|2026-W46", ""]]}
+        fragment = json.dumps(intent).encode()[:57]
+        ledger.write_bytes(whole + fragment)
+    offset = len(ledger.read_bytes()) - len(fragment)
+
+    caplog.set_level(logging.WARNING, logger="churnkb.publishers.ledger")
+    second = publish_digests(config, period_end=WEEK_BEFORE, now=NOW)     # 2026-W46: new
+    third = publish_digests(config, period_end=WEEK_BEFORE, now=NOW)      # a re-run
+    again = publish_digests(config, now=NOW)                               # W47 again
+
+    assert second.failed == 0 and len(_sent(second, "product")) == 3, second.rows()
+    assert third.failed == 0 and third.sent == 0 and again.failed == 0 and again.sent == 0
+    # Each message once: two digests (W47, W46), each by mail and by Slack.
+    assert len(mail.messages) == 2 and len(set(_message_ids(mail))) == 2
+    assert len(slack_receiver.payloads) == 2 and slack_receiver.requests_seen == 2
+    warnings = _torn_warnings(caplog)
+    assert len(warnings) == 1, warnings
+    assert str(ledger) in warnings[0] and f"byte offset {offset}" in warnings[0]
+    aside = json.loads(ledger.with_name("ledger.jsonl.torn").read_text())
+    assert aside["offset"] == offset and aside["fragment"] == fragment.decode()
+    assert ledger.read_bytes().endswith(b"\n")
+    assert len(_ledger_lines(marts_dir)) > 0  # every line whole JSON
+
+
+@pytest.mark.parametrize("channel", ["email", "slack"])
+def test_a_send_whose_result_is_lost_is_sent_again_under_the_same_id(channel, marts_dir, smtp,
+                                                                     monkeypatch):
+    """Torn before its attempt id, a result is unknowable: the send may have happened. Mail
+    goes again with the same Message-ID, a webhook post with the same Idempotency-Key."""
+    port, mail = smtp
+    with keyed_receiver() as hook:
+        monkeypatch.setenv("TEST_SLACK", hook.url)
+        # sales is the last department, so its send is the ledger's last line
+        config = make_config(marts_dir, _publishing(port, [channel], "sales"))
+        assert [i["channel"] for i in _sent(publish_digests(config, now=NOW), "sales")] == [
+            "file", channel]
+        _tear_last_line(DataPaths(marts_dir).ledger, 20)
+        rerun = publish_digests(config, now=NOW)
+        assert rerun.sent == 1 and rerun.failed == 0
+        resent = _sent(rerun, "sales")[0]
+        assert resent["channel"] == channel and "re-sent" in resent["detail"]
+        assert publish_digests(config, now=NOW).sent == 0
+    send_id = resent["detail"].rsplit(" ", 1)[1].rstrip(")")
+    if channel == "email":
+        assert len(mail.messages) == 2 and len(set(_message_ids(mail))) == 1
+        assert send_id in _message_ids(mail)[0]
+    else:
+        assert len(hook.posts) == 2 and hook.unique_posts() == 1
+        assert hook.posts[0][0] == send_id
+
+
+def test_publish_killed_while_a_slow_webhook_answers_reposts_only_under_the_same_key(
+        marts_dir, smtp, tmp_path):
+    """At least once (README, "What a send guarantees"): the killed run's post may have landed,
+    so the re-run posts again, with the same Idempotency-Key; mail sent before it is not resent."""
+    port, mail = smtp
+    config_file = tmp_path / "churnkb.yaml"
+    config_file.write_text(yaml.safe_dump({"publishing": _publishing(port,
+                                                                     ["file", "email", "slack"])}))
+    with keyed_receiver() as hook:
+        hook.hold = threading.Event()
+        env = {**os.environ, "TEST_SLACK": hook.url}
+        command = [sys.executable, "-m", "churnkb", "--config", str(config_file), "--data-dir",
+                   str(marts_dir), "publish", "digests", "--period", "2026-W47"]
+        killed = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        try:
+            assert hook.arrived.wait(120), killed.communicate(timeout=5)
+        finally:
+            killed.send_signal(signal.SIGKILL)
+            killed.wait(30)
+        hook.hold.set()  # the receiver posts it after all, as Slack would
+        assert killed.returncode == -signal.SIGKILL
+        assert len(mail.messages) == 1  # mail went before the webhook
+
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr
+        assert "re-sent" in rerun.stdout and "Idempotency-Key" in rerun.stdout
+        last = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert last.returncode == 0 and "digests: 0 sent" in last.stdout, last.stdout
+
+    assert len(mail.messages) == 1
+    assert len(hook.posts) == 2 and hook.posts[0][0] == hook.posts[1][0] is not None
+    assert hook.unique_posts() == 1
+    ledger = Ledger.for_data_dir(marts_dir)
+    assert ledger.was_sent("digest", "product|2026-W47", "slack")
+    assert ledger.unconfirmed("digest", "slack", [("product|2026-W47", "")]) is None
