@@ -87,7 +87,8 @@ def publish_reengagement(config: Config, *, now: datetime | None = None,
         report.add(kind="reengagement", department="customer_success", period=label,
                    channel="file", status="sent", target=str(path), detail=f"{len(rows)} rows")
     if not dry_run and (write_back or (settings.get("reengagement", {}) or {}).get("write_back")):
-        report.extend(write_back_tasks(settings, ledger, candidates, rows, today))
+        report.extend(write_back_tasks(settings, ledger, candidates, rows, today,
+                                       config.section("sources")))
     return report
 
 

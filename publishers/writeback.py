@@ -1,8 +1,13 @@
 """CRM write-back: one follow-up task per (account, trigger) for the account owner, never twice.
 
-Twice-safety has two layers: the publication ledger (fast, local) and a look-up in the CRM for a
-task with the same tagged subject (so a lost ledger, or another churnkb install, cannot create a
+Twice-safety has two layers: the publication ledger (fast, local; an intent before each task and
+the result after) and a look-up in the CRM for a task with the same tagged subject (so a lost
+ledger, a run killed between create and result, or another churnkb install, cannot create a
 duplicate).
+
+Salesforce is reached through the sync's own ``SalesforceConnection``: the same re-login when the
+session expires (SALESFORCE_CLIENT_ID/SECRET or USERNAME/PASSWORD), the same quota stop, the same
+retries for reads.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from churnkb.connectors.clients import hubspot_client, salesforce_client
+from churnkb.connectors.clients import hubspot_client
+from churnkb.connectors.salesforce import SalesforceConnection
 from churnkb.publishers.ledger import Ledger
 from churnkb.publishers.report import PublishReport
 from churnkb.publishers.settings import Publishing
@@ -40,11 +46,14 @@ def task_body(row: dict[str, Any]) -> str:
 
 
 def write_back_tasks(settings: Publishing, ledger: Ledger, candidates: list[dict[str, Any]],
-                     rows: list[dict[str, Any]], today: date) -> PublishReport:
+                     rows: list[dict[str, Any]], today: date,
+                     sources: dict[str, Any] | None = None) -> PublishReport:
+    """One task per (account, trigger). ``sources`` is the config's ``sources`` section: the
+    Salesforce connection takes its api_version and retry settings from there, as the sync does."""
     report = PublishReport()
     options = settings.get("reengagement", {}) or {}
     due = today + timedelta(days=int(options.get("task_due_days") or 3))
-    crms = _Crms()
+    crms = _Crms((sources or {}).get("salesforce") or {})
     for candidate, row in zip(candidates, rows, strict=True):
         key = f"{candidate['account_id']}|{candidate['trigger']}"
         target_crm = _crm_for(candidate, options)
@@ -59,14 +68,16 @@ def write_back_tasks(settings: Publishing, ledger: Ledger, candidates: list[dict
                        channel=target_crm, status="skipped", target=key,
                        detail="task already created (publication ledger)")
             continue
+        attempt = ledger.begin("writeback", target_crm, [(key, "")])
         try:
             created, task_id = crms.ensure_task(target_crm, candidate, row, due)
         except Exception as exc:  # noqa: BLE001 - one account's failure never stops the rest
+            # The intent stays open: the next run's CRM look-up finds a task this one created.
             report.add(kind="writeback", department="customer_success", period=period,
                        channel=target_crm, status="failed", target=key,
                        detail=crms.describe(exc, target_crm))
             continue
-        ledger.record("writeback", key, target_crm, target=task_id)
+        ledger.finish(attempt, task_id)
         report.add(kind="writeback", department="customer_success", period=period,
                    channel=target_crm, status="sent" if created else "skipped",
                    target=f"{key} -> task {task_id}",
@@ -86,14 +97,17 @@ def _crm_for(candidate: dict[str, Any], options: dict[str, Any]) -> str | None:
 class _Crms:
     """Clients built on first use, from the same environment variables the connectors read."""
 
-    def __init__(self) -> None:
-        self._salesforce = None
+    def __init__(self, salesforce_settings: dict[str, Any]) -> None:
+        self._salesforce_settings = salesforce_settings
+        self._salesforce: SalesforceConnection | None = None
         self._hubspot = None
 
     def describe(self, exc: BaseException, crm: str) -> str:
         if isinstance(exc, WriteBackError):
             return str(exc)
         secrets = [get_secret("SALESFORCE_ACCESS_TOKEN"), get_secret("HUBSPOT_ACCESS_TOKEN")]
+        if self._salesforce is not None:
+            secrets += self._salesforce.secrets()  # a renewed session id included
         status = getattr(exc, "status", None)
         text = redact(f"{type(exc).__name__}" + (f" (HTTP {status})" if status else "")
                       + f": {str(exc)[:300]}", secrets)
@@ -107,23 +121,26 @@ class _Crms:
         return self._hubspot_task(candidate, row, due)
 
     # -- Salesforce -----------------------------------------------------------------------------
-    def _sf(self):  # noqa: ANN202
+    def _sf(self) -> SalesforceConnection:
         if self._salesforce is None:
-            url = get_secret("SALESFORCE_INSTANCE_URL")
-            token = get_secret("SALESFORCE_ACCESS_TOKEN")
-            if not url or not token:
+            if not get_secret("SALESFORCE_INSTANCE_URL") or not get_secret(
+                    "SALESFORCE_ACCESS_TOKEN"):
                 raise WriteBackError("set SALESFORCE_INSTANCE_URL and SALESFORCE_ACCESS_TOKEN "
                                      "to write tasks to Salesforce")
-            self._salesforce = salesforce_client(url, token)
+            conn = SalesforceConnection(self._salesforce_settings)
+            _reads_only_retried(conn)
+            self._salesforce = conn
         return self._salesforce
 
     def _salesforce_task(self, candidate: dict[str, Any], row: dict[str, Any],
                          due: date) -> tuple[bool, str]:
-        sf = self._sf()
+        conn = self._sf()
         subject = task_subject(candidate)
         account_id = str(candidate["salesforce_account_id"])
-        found = sf.query(
-            f"SELECT Id FROM Task WHERE WhatId = '{_soql_literal(account_id)}' AND Subject = '{_soql_literal(subject)}'")
+        soql = (f"SELECT Id FROM Task WHERE WhatId = '{_soql_literal(account_id)}' "
+                f"AND Subject = '{_soql_literal(subject)}'")
+        # conn.sf.<...> inside the lambdas: after a re-login they must use the new session.
+        found = conn.call(lambda: conn.sf.query(soql))
         if found.get("records"):
             return False, found["records"][0]["Id"]
         fields = {"Subject": subject, "WhatId": account_id, "ActivityDate": due.isoformat(),
@@ -132,7 +149,7 @@ class _Crms:
         owner = _owner_in(candidate, "salesforce_owner_id", lambda v: v.startswith("005"))
         if owner:
             fields["OwnerId"] = owner
-        result = sf.Task.create(fields)
+        result = conn.call(lambda: conn.sf.Task.create(fields))
         return True, str(result["id"])
 
     # -- HubSpot --------------------------------------------------------------------------------
@@ -183,6 +200,18 @@ class _Crms:
         created = basic_api.create(simple_public_object_input_for_create=(
             SimplePublicObjectInputForCreate(properties=properties, associations=associations)))
         return True, str(created.id)
+
+
+def _reads_only_retried(conn: SalesforceConnection) -> None:
+    """Keep the sync's retries for reads but never resend a create: a POST that got a 500 may
+    have created the task, and a blind resend would create a second one. A create that fails is
+    reported; the next run's look-up by subject finds it if it was made after all. (An expired
+    session is different: the 401 means nothing was created, so ``conn.call`` re-logs in and
+    tries again.)"""
+    for adapter in conn.sf.session.adapters.values():
+        retry = getattr(adapter, "max_retries", None)
+        if retry is not None and hasattr(retry, "new"):
+            adapter.max_retries = retry.new(allowed_methods=frozenset({"GET", "HEAD"}))
 
 
 def _owner_in(candidate: dict[str, Any], column: str, looks_right) -> str | None:  # noqa: ANN001

@@ -219,3 +219,70 @@ def test_publish_killed_while_a_slow_webhook_answers_reposts_only_under_the_same
     ledger = Ledger.for_data_dir(marts_dir)
     assert ledger.was_sent("digest", "product|2026-W47", "slack")
     assert ledger.unconfirmed("digest", "slack", [("product|2026-W47", "")]) is None
+
+
+# -- write-back after the Salesforce session expires ----------------------------------------------
+
+WRITE_BACK_TASKS = 15
+
+
+def _many_candidates(warehouse: Path) -> None:
+    """Fifteen (account, trigger) pairs, each with its own contact, all eligible today."""
+    import duckdb
+
+    today = NOW.date()
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("delete from mart_reengagement_people")
+        con.executemany(
+            "insert into mart_reengagement_people values (?,?,?,?,?,?,?,?,?,?,?)",
+            [(f"acc-{i % 10 + 1:02d}", f"person{i}@account{i % 10 + 1}.example", f"Person {i}",
+              ("followup_30d", "cooldown_elapsed")[i // 10], "why now", "product", 2,
+              today - timedelta(days=1), today + timedelta(days=30), [], None)
+             for i in range(WRITE_BACK_TASKS)])
+    finally:
+        con.close()
+
+
+def test_write_back_logs_in_again_when_the_session_expires_and_every_task_lands(tmp_path,
+                                                                                monkeypatch):
+    from churnkb.publishers.reengagement import publish_reengagement
+    from churnkb.sandbox.faults import Faults
+    from churnkb.sandbox.generator import generate_world
+    from churnkb.sandbox.salesforce_server import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        SalesforceSandbox,
+    )
+    from fixtures.publishers import build_marts
+
+    world = generate_world(accounts=20, seed=11)
+    accounts = [r for r in world.salesforce["Account"] if not r.get("IsDeleted")][:10]
+    assert len(accounts) == 10
+    crm_ids = {f"acc-{i + 1:02d}": (a["Id"], a["OwnerId"], None, None)
+               for i, a in enumerate(accounts)}
+    data_dir = tmp_path / "data"
+    build_marts(DataPaths(data_dir).warehouse, crm_ids=crm_ids)
+    _many_candidates(DataPaths(data_dir).warehouse)
+    # The session dies after every 5 requests (each task costs a look-up and a create).
+    org = SalesforceSandbox(world.salesforce, faults=Faults(expire_session_after=5))
+    monkeypatch.setenv("SALESFORCE_INSTANCE_URL", org.start())
+    try:
+        monkeypatch.setenv("SALESFORCE_ACCESS_TOKEN", org.token)
+        monkeypatch.setenv("SALESFORCE_CLIENT_ID", DEFAULT_CLIENT_ID)
+        monkeypatch.setenv("SALESFORCE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
+        config = make_config(data_dir)
+        first = publish_reengagement(config, now=NOW, write_back=True)
+        again = publish_reengagement(config, now=NOW, write_back=True)
+        statuses = [r.status for r in org.request_log]
+        logins = org.requests_for("/services/oauth2/token")
+    finally:
+        org.stop()
+
+    written = [i for i in first.items if i["kind"] == "writeback"]
+    assert [i["status"] for i in written] == ["sent"] * WRITE_BACK_TASKS, [i["detail"] for i in written if i["status"] != "sent"]
+    tasks = [t for t in org.store["Task"].values() if "[churnkb " in (t.get("Subject") or "")]
+    assert len(tasks) == WRITE_BACK_TASKS == len({(t["WhatId"], t["Subject"]) for t in tasks})
+    assert statuses.count(401) >= 5 and logins >= 5  # it did expire, and it did log in again
+    assert [i["status"] for i in again.items if i["kind"] == "writeback"] == [
+        "skipped"] * WRITE_BACK_TASKS
