@@ -39,7 +39,10 @@ def strip_html(text: str) -> str:
 
 def _drop_controls(text: str) -> str:
     text = text.translate(_BIDI_CONTROLS)
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cf"}
+    # A lone surrogate cannot be written as UTF-8 (every file and message would fail): shown as
+    # U+FFFD, as landing stores it.
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text
+                   if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cf"}
                    or _is_emoji_joiner(ch))
 
 
