@@ -46,22 +46,22 @@ sf_lost_renewals as (
 
 sf_cancellation_cases as (
     select
-        'notice',
-        'salesforce',
-        'Case',
-        case_id,
-        account_id,
-        created_at,
-        created_at,
-        cast(cancellation_effective_date as timestamp),
-        cast(null as double),
-        coalesce(cancellation_reason_raw, case_reason),
-        cast(null as varchar),
+        'notice' as record_kind,
+        'salesforce' as source_system,
+        'Case' as source_object,
+        case_id as source_record_id,
+        account_id as source_account_id,
+        created_at as event_at,
+        created_at as notice_at,
+        cast(cancellation_effective_date as timestamp) as churned_at,
+        cast(null as double) as amount,
+        coalesce(cancellation_reason_raw, case_reason) as stated_reason_raw,
+        cast(null as varchar) as competitor_raw,
         case
             when lower(coalesce(cancellation_outcome, '')) like '%saved%' then 'saved'
             when is_closed then 'closed'
             else 'open'
-        end,
+        end as notice_status,
         owner_id
     from {{ ref('stg_salesforce__cases') }}
     where
@@ -81,18 +81,18 @@ hs_deal_companies as (
 
 hs_lost_deals as (
     select
-        'closed_lost',
-        'hubspot',
-        'deals',
-        deals.deal_id,
-        hs_deal_companies.company_id,
-        deals.closed_at,
-        cast(null as timestamp),
-        deals.closed_at,
+        'closed_lost' as record_kind,
+        'hubspot' as source_system,
+        'deals' as source_object,
+        deals.deal_id as source_record_id,
+        hs_deal_companies.company_id as source_account_id,
+        deals.closed_at as event_at,
+        cast(null as timestamp) as notice_at,
+        deals.closed_at as churned_at,
         deals.amount,
-        deals.loss_reason_raw,
-        cast(null as varchar),
-        'closed',
+        deals.loss_reason_raw as stated_reason_raw,
+        cast(null as varchar) as competitor_raw,
+        'closed' as notice_status,
         deals.owner_id
     from {{ ref('stg_hubspot__deals') }} as deals
     left join deal_stages
@@ -123,11 +123,11 @@ hs_ticket_companies as (
             1 as preference
         from links
         where from_object_type = 'tickets' and to_object_type = 'companies'
-        union all
+        union all by name
         select
-            ticket_contact.from_id,
-            contact_company.to_id,
-            2
+            ticket_contact.from_id as ticket_id,
+            contact_company.to_id as company_id,
+            2 as preference
         from links as ticket_contact
         inner join links as contact_company
             on
@@ -135,29 +135,29 @@ hs_ticket_companies as (
                 and contact_company.to_object_type = 'companies'
                 and ticket_contact.to_id = contact_company.from_id
         where ticket_contact.from_object_type = 'tickets' and ticket_contact.to_object_type = 'contacts'
-    )
+    ) as ticket_company_candidates
     qualify row_number() over (partition by ticket_id order by preference, company_id) = 1
 ),
 
 hs_cancellation_tickets as (
     select
-        'notice',
-        'hubspot',
-        'tickets',
-        tickets.ticket_id,
-        hs_ticket_companies.company_id,
-        tickets.created_at,
-        tickets.created_at,
-        cast(tickets.cancellation_effective_date as timestamp),
-        cast(null as double),
-        tickets.cancellation_reason_raw,
-        cast(null as varchar),
+        'notice' as record_kind,
+        'hubspot' as source_system,
+        'tickets' as source_object,
+        tickets.ticket_id as source_record_id,
+        hs_ticket_companies.company_id as source_account_id,
+        tickets.created_at as event_at,
+        tickets.created_at as notice_at,
+        cast(tickets.cancellation_effective_date as timestamp) as churned_at,
+        cast(null as double) as amount,
+        tickets.cancellation_reason_raw as stated_reason_raw,
+        cast(null as varchar) as competitor_raw,
         case
             when lower(coalesce(tickets.cancellation_outcome, ticket_stages.stage_label, '')) like '%saved%'
                 then 'saved'
             when coalesce(ticket_stages.is_closed, false) or tickets.closed_at is not null then 'closed'
             else 'open'
-        end,
+        end as notice_status,
         tickets.owner_id
     from {{ ref('stg_hubspot__tickets') }} as tickets
     left join ticket_stages
@@ -170,11 +170,11 @@ hs_cancellation_tickets as (
 
 unioned as (
     select * from sf_lost_renewals
-    union all
+    union all by name
     select * from sf_cancellation_cases
-    union all
+    union all by name
     select * from hs_lost_deals
-    union all
+    union all by name
     select * from hs_cancellation_tickets
 ),
 

@@ -29,51 +29,51 @@ attachments as (
         attached_record_id as attached_id
     from sources
     where source_system = 'salesforce' and attached_record_id is not null
-    union all
+    union all by name
     select
         source_system,
         source_object,
         source_record_id,
-        null,
-        attached_account_record_id
+        null as attached_object,
+        attached_account_record_id as attached_id
     from sources
     where source_system = 'salesforce' and attached_account_record_id is not null
-    union all
+    union all by name
     select
         sources.source_system,
         sources.source_object,
         sources.source_record_id,
-        links.to_object_type,
-        links.to_id
+        links.to_object_type as attached_object,
+        links.to_id as attached_id
     from sources
     inner join links on sources.source_object = links.from_object_type and sources.source_record_id = links.from_id
     where sources.source_system = 'hubspot'
-    union all
+    union all by name
     select
         source_system,
         source_object,
         source_record_id,
-        'tickets',
-        attached_record_id
+        'tickets' as attached_object,
+        attached_record_id as attached_id
     from sources
     where source_object = 'tickets'
-    union all
+    union all by name
     -- a HubSpot text typed into a record's own field (deal description, extra text property)
     select
         source_system,
         source_object,
         source_record_id,
-        source_object,
-        attached_record_id
+        source_object as attached_object,
+        attached_record_id as attached_id
     from sources
     where source_system = 'hubspot' and feedback_source in ('hubspot_deal_description', 'hubspot_extra_field')
-    union all
+    union all by name
     select
         source_system,
         source_object,
         source_record_id,
-        'contacts',
-        attached_account_record_id
+        'contacts' as attached_object,
+        attached_account_record_id as attached_id
     from sources
     where source_object = 'feedback_submissions' and attached_account_record_id is not null
 ),

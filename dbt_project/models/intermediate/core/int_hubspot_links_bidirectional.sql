@@ -34,7 +34,7 @@ final as (
         select * from edges
         union all by name
         select * from reversed
-    )
+    ) as both_directions
 )
 
 select * from final
