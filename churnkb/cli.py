@@ -21,6 +21,7 @@ from churnkb.commands.common import (
     say,
 )
 from churnkb.config import ConfigError
+from churnkb.secrets import install_log_redaction, redact
 
 # Each module registers its own subcommands, so areas never edit each other's CLI code.
 COMMAND_MODULES = (
@@ -100,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_OK
     command = args.command
+    install_log_redaction()  # before anything logs: no secret reaches stderr or a log file
     if args.debug:  # tracebacks of expected failures are logged at debug level
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -111,12 +113,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _closed_pipe()
     except (CommandError, ConfigError) as exc:
         if args.debug:
-            traceback.print_exc()
+            print(redact(traceback.format_exc()), end="", file=sys.stderr)
         say(command, str(exc))
         return exc.exit_code if isinstance(exc, CommandError) else EXIT_USAGE
     except Exception as exc:  # an unexpected failure: one line, the traceback with --debug
         if args.debug:
-            traceback.print_exc()
+            print(redact(traceback.format_exc()), end="", file=sys.stderr)
         from churnkb.flows.steps import safe_text
 
         say(command, f"failed: {safe_text(exc)} (run with --debug for the traceback)")

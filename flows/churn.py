@@ -22,6 +22,12 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import FlowRun
 from prefect.states import State
 
+from churnkb.secrets import install_log_redaction
+
+# A worker imports this module to run a flow: from then on every log record of the process
+# (Prefect's own included, on their way to the API) is cleaned of secret values.
+install_log_redaction()
+
 
 def _notify_failure_hook(flow_obj: Any, flow_run: FlowRun, state: State) -> None:
     """on_failure hook: runs in-process after retries are exhausted. A sub-flow of the pipeline

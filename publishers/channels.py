@@ -177,7 +177,8 @@ def post_webhook(url: str, env_name: str, channel: str, payload: dict[str, Any],
                            f"({type(exc).__name__}); check the URL in ${env_name}",
                            maybe_delivered=maybe) from None
     if response.status_code >= 300:
-        body = redact(response.text[:200], [url])
+        # Redact before trimming: a cut could leave the start of a secret unmatched.
+        body = redact(response.text, [url])[:200]
         raise ChannelError(f"{channel} webhook (${env_name}) answered HTTP "
                            f"{response.status_code}: {body!r}; check the URL in ${env_name} "
                            "and the webhook's limits") from None

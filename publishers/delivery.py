@@ -74,7 +74,7 @@ def deliver(settings: Publishing, ledger: Ledger, spec: dict[str, Any], owner: s
         target = send(settings, spec, owner, channel, rendered, attempt.send_id)
     except ChannelError as exc:
         if not exc.maybe_delivered:
-            ledger.fail(attempt, str(exc))
+            ledger.fail(attempt, redact(str(exc)))
         raise
     ledger.finish(attempt, target)
     note = ""

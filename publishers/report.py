@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from churnkb.secrets import redact
+
 STATUSES = ("sent", "skipped", "failed", "empty")
 
 
@@ -25,6 +27,10 @@ class PublishReport:
     ) -> None:
         if status not in STATUSES:
             raise ValueError(f"unknown publish status {status!r}")
+        # What a report says reaches stdout, logs and Prefect artifacts: mask every secret in it,
+        # whatever its source (an error body that echoes a webhook's path included).
+        detail = redact(detail)
+        target = redact(target) if target else target
         self.items.append(
             {
                 "kind": kind,
