@@ -20,13 +20,13 @@ hs_contact_companies as (
             to_id as company_id
         from {{ ref('int_hubspot_links_bidirectional') }}
         where from_object_type = 'contacts' and to_object_type = 'companies'
-        union
+        union by name
         select
             contact_id,
-            associated_company_id
+            associated_company_id as company_id
         from {{ ref('stg_hubspot__contacts') }}
         where associated_company_id is not null
-    )
+    ) as contact_companies
 ),
 
 contact_emails as (

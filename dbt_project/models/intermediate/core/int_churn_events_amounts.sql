@@ -39,11 +39,11 @@ won_contracts as (
         opportunities.is_won and not opportunities.is_deleted and opportunities.amount is not null
         and lower(opportunities.opportunity_type) in {{ sql_list(var('sf_renewal_opportunity_types')
                                                                + var('sf_new_business_opportunity_types')) }}
-    union all
+    union all by name
     select
         record_accounts.account_id,
         deals.amount,
-        deals.closed_at
+        deals.closed_at as won_at
     from {{ ref('stg_hubspot__deals') }} as deals
     inner join record_accounts
         on

@@ -48,7 +48,7 @@ hubspot_contacts as (
 
 unioned as (
     select * from salesforce_contacts
-    union all
+    union all by name
     select * from hubspot_contacts
 ),
 

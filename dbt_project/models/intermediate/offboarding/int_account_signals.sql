@@ -111,12 +111,12 @@ won_amounts as (
     inner join accounts_matched as accounts
         on accounts.source_system = 'salesforce' and opportunities.account_id = accounts.source_account_id
     where opportunities.is_won and not opportunities.is_deleted and opportunities.amount is not null
-    union all
+    union all by name
     select
         accounts.account_id,
-        'won_amount',
-        deals.closed_at,
-        deals.amount
+        'won_amount' as signal_type,
+        deals.closed_at as signal_at,
+        deals.amount as value
     from hubspot_deals as deals
     inner join hubspot_links as links
         on links.from_object_type = 'deals' and deals.deal_id = links.from_id and links.to_object_type = 'companies'
@@ -129,13 +129,13 @@ won_amounts as (
 
 final as (
     select * from cases
-    union all
+    union all by name
     select * from tickets
-    union all
+    union all by name
     select * from activities
-    union all
+    union all by name
     select * from nps
-    union all
+    union all by name
     select * from won_amounts
 )
 

@@ -94,29 +94,30 @@ hubspot_engagements as (
         created_at,
         is_deleted
     from {{ ref('stg_hubspot__calls') }}
-    union all
+    union all by name
     select
-        'meetings',
-        meeting_id,
-        'meeting',
-        outcome,
-        title,
+        'meetings' as object_type,
+        meeting_id as record_id,
+        'meeting' as activity_type,
+        outcome as activity_subtype,
+        title as subject,
         body_text,
-        met_at,
-        case when coalesce(outcome, 'COMPLETED') = 'COMPLETED' then coalesce(ended_at, met_at) end,
+        met_at as due_at,
+        case when coalesce(outcome, 'COMPLETED') = 'COMPLETED' then coalesce(ended_at, met_at) end
+            as completed_at,
         created_at,
         is_deleted
     from {{ ref('stg_hubspot__meetings') }}
-    union all
+    union all by name
     select
-        'emails',
-        email_id,
-        'email',
-        direction,
+        'emails' as object_type,
+        email_id as record_id,
+        'email' as activity_type,
+        direction as activity_subtype,
         subject,
         body_text,
-        sent_at,
-        sent_at,
+        sent_at as due_at,
+        sent_at as completed_at,
         created_at,
         is_deleted
     from {{ ref('stg_hubspot__emails') }}
@@ -144,11 +145,11 @@ hubspot_activities as (
 
 final as (
     select * from salesforce_tasks
-    union all
+    union all by name
     select * from salesforce_events
-    union all
+    union all by name
     select * from hubspot_tasks
-    union all
+    union all by name
     select * from hubspot_activities
 )
 

@@ -45,10 +45,10 @@ wins as (
     inner join accounts_matched as accounts
         on accounts.source_system = 'salesforce' and opportunities.account_id = accounts.source_account_id
     where opportunities.is_won and not opportunities.is_deleted
-    union all
+    union all by name
     select
         accounts.account_id,
-        deals.closed_at,
+        deals.closed_at as won_at,
         deals.amount
     from hubspot_deals as deals
     inner join hubspot_links as links

@@ -78,7 +78,7 @@ routed_feedback as (
 
 step_done as (
     select * from activities
-    union all
+    union all by name
     select * from routed_feedback
 ),
 
@@ -96,7 +96,7 @@ step_rows as (
             {{ due }} as due_date,
             cast({{ opens }} as date) as window_opens_on
         from events
-                {{ 'union all' if not loop.last }}
+        {{ 'union all by name' if not loop.last }}
     {%- endfor %}
 ),
 

@@ -51,7 +51,9 @@ final as (
         events.owner_id,
         events.notice_at,
         events.churned_at,
-        pivoted.* exclude (churn_event_id)
+        -- EXCLUDE names a column of pivoted.* itself (RF02 reads it as a reference to qualify; qualified,
+        -- AM04 can no longer count the star's columns)
+        pivoted.* exclude (churn_event_id)  -- noqa: RF02
     from events
     inner join pivoted on events.churn_event_id = pivoted.churn_event_id
 )

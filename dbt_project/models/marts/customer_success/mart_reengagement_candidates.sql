@@ -137,8 +137,10 @@ feature_shipped as (
     inner join product_feedback on eligible_events.account_id = product_feedback.account_id
     inner join released_features
         on
-            len(list_filter(released_features.keywords, lambda keyword: contains(product_feedback.body_text, keyword)))
-            > 0
+            -- `keyword` is the lambda's parameter, not a column: nothing to qualify
+            len(list_filter(
+                released_features.keywords, lambda keyword: contains(product_feedback.body_text, keyword)  -- noqa: RF02
+            )) > 0
             and released_features.shipped_on >= cast(product_feedback.noted_at as date)
     group by eligible_events.account_id, eligible_events.churn_event_id
 ),
@@ -205,11 +207,11 @@ best_contacts as (
 
 triggers as (
     select * from followup_30d
-    union all
+    union all by name
     select * from feature_shipped
-    union all
+    union all by name
     select * from cooldown_elapsed
-    union all
+    union all by name
     select * exclude (move_rank) from champion_moves
     where move_rank = 1
 ),

@@ -37,7 +37,7 @@ ticket_stages as (
 
 notice_stages as (
     select * from case_stages
-    union all
+    union all by name
     select * from ticket_stages
 ),
 

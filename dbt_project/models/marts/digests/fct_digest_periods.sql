@@ -59,20 +59,20 @@ feedback_routing as (
 
 audiences as (
     select 'company' as audience
-    union all
-    select distinct department from {{ ref('category_departments') }}
+    union all by name
+    select distinct department as audience from {{ ref('category_departments') }}
     where department not in ('none', 'triage')
 ),
 
 all_events as (
     select * from events
-    union all
+    union all by name
     select * from event_departments
 ),
 
 all_feedback as (
     select * from feedback_items
-    union all
+    union all by name
     select * from feedback_routing
 ),
 
@@ -91,12 +91,12 @@ periods as (
         )) as date) as period_start
     from bounds
     where first_day is not null
-    union all
+    union all by name
     select
-        'month',
+        'month' as period_kind,
         cast(unnest(generate_series(
             date_trunc('month', first_day), date_trunc('month', last_day), interval 1 month
-        )) as date)
+        )) as date) as period_start
     from bounds
     where first_day is not null
 ),

@@ -27,8 +27,8 @@ retained_accounts as (
         accounts.first_seen_at
     from {{ ref('dim_accounts') }} as accounts
     where accounts.account_id not in (
-        select account_id from {{ ref('fct_churn_events') }}
-        where account_id is not null
+        select churn_events.account_id from {{ ref('fct_churn_events') }} as churn_events
+        where churn_events.account_id is not null
     )
 ),
 
@@ -128,7 +128,7 @@ span_edges as (
         signal_type,
         value
     from retained_signal_spans
-    union all
+    union all by name
     select
         span_closes_at as edge_at,
         -1 as direction,

@@ -1,4 +1,5 @@
-{%- set object_types = '(companies|contacts|deals|tickets|notes|tasks|feedback_submissions|calls|emails|meetings|communications)' -%}
+{%- set object_types = '(companies|contacts|deals|tickets|notes|tasks|feedback_submissions'
+    ~ '|calls|emails|meetings|communications)' -%}
 {%- set stream_pattern = 'associations_' ~ object_types ~ '_' ~ object_types ~ '/[^/]*$' -%}
 
 -- One row per association edge, from every associations_<from>_<to> stream.

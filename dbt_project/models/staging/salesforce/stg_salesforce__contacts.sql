@@ -16,7 +16,8 @@ final as (
         {{ sf_id18('"AccountId"') }} as account_id,
         {{ nullif_blank('"FirstName"') }} as first_name,
         {{ nullif_blank('"LastName"') }} as last_name,
-        coalesce(                        {{ nullif_blank('"Name"') }},
+        coalesce(
+            {{ nullif_blank('"Name"') }},
             nullif(trim(concat_ws(' ', "FirstName", "LastName")), '')
         ) as full_name,
         lower({{ nullif_blank('"Email"') }}) as email,

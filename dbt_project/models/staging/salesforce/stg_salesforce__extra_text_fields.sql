@@ -34,7 +34,7 @@ with
 
 unioned as (
     {%- for cte in ctes %}
-    {{ "union all " if not loop.first }}select * from {{ cte }}
+    {{ "union all by name " if not loop.first }}select * from {{ cte }}
     {%- endfor %}
     {%- if not ctes %}
         select

@@ -13,7 +13,8 @@ latest as (
 final as (
     select
         {{ sf_id18('"Id"') }} as user_id,
-        coalesce(                        {{ nullif_blank('"Name"') }},
+        coalesce(
+            {{ nullif_blank('"Name"') }},
             nullif(trim(concat_ws(' ', "FirstName", "LastName")), '')
         ) as user_name,
         lower({{ nullif_blank('"Email"') }}) as email,
