@@ -61,6 +61,7 @@ HS_EXTRA_FIELD_SHARE = 0.3  # lost renewals with the portal's own long-text prop
 HS_EXTRA_TEXT_PROPERTY = "churn_notes"  # that property (named in the config's extra_text_properties)
 HS_EXIT_EMAIL_SHARE = 0.35  # churners who also wrote why in their cancellation e-mail
 HS_MULTI_CATEGORY_SHARE = 0.3  # cancellation tickets with a second checkbox value
+HS_RETYPED_REASON_SHARE = 0.5  # lost deals whose rep typed the reason in their own words
 HS_EPOCH_DATE_SHARE = 0.5  # date properties sent as epoch milliseconds rather than ISO dates
 CALL_CONNECTED = "f240bbac-87c9-4f6e-bf70-924b57d47db7"  # HubSpot's "Connected" disposition id
 RANDOM_DELETE_SHARE = 0.03  # ordinary tasks, support cases, notes and non-champion contacts
@@ -191,6 +192,8 @@ class _WorldBuilder:
         self.hs_rng = random.Random(seed * 7919 + 17)
         # Salesforce's exit-note places draw from their own stream too.
         self.placement_rng = random.Random(seed * 7919 + 13)
+        # Reps' own wording of a HubSpot loss reason draws from its own stream as well.
+        self.retype_rng = random.Random(seed * 7919 + 29)
         self.sf_ids, self.hs_ids = SalesforceIds(), HubSpotIds()
         self.sf: dict[str, list[dict]] = {name: [] for name in SALESFORCE_OBJECTS}
         self.hs: dict[str, list[dict]] = {name: [] for name in HUBSPOT_OBJECTS}
@@ -717,7 +720,10 @@ class _WorldBuilder:
         if mode == "unmapped":
             return rng.choice(phrases.UNMAPPED_REASONS)
         category = story.reasons[1] if mode == "secondary" else primary
-        return rng.choice(values[category]).format(competitor=story.competitor)
+        value = rng.choice(values[category])
+        if system == "hubspot" and self.retype_rng.random() < HS_RETYPED_REASON_SHARE:
+            value = self.retype_rng.choice(phrases.HUBSPOT_REASON_RETYPED[category])
+        return value.format(competitor=story.competitor)
 
     def _sf_churn_records(self, story: Story, ids: _Ids, reason: str | None,
                           truth: CustomerTruth) -> list[tuple[str, str, str]]:

@@ -96,6 +96,29 @@ HUBSPOT_REASON_TEXTS = {
     "needs": ("No longer needed", "project finished"),
     "involuntary": ("Payment failed", "card declined, no response to dunning"),
 }
+# What reps really type into HubSpot's free-text closed_lost_reason: no seed row matches these,
+# so the warehouse reads them with the feedback classifier (a derived stated reason).
+HUBSPOT_REASON_RETYPED = {
+    "product": ("no audit log, security said no", "reporting too weak for the exec team",
+                "kept hitting bugs in the mobile app", "lacked the custom fields they rely on"),
+    "pricing": ("renewal quote came in way over budget", "cfo froze all software spend",
+                "could not justify the cost per seat", "asked for 40% off, we said no"),
+    "service": ("tickets sat for weeks w/o answer", "fed up with slow support replies",
+                "the outage was handled badly, nobody called them"),
+    "success_process": ("team never adopted it after kickoff", "onboarding stalled, nobody trained the users",
+                        "barely anyone logged in after month 2"),
+    "competitor": ("moved to {competitor}", "switched over to {competitor} in Q3",
+                   "signed with {competitor} instead"),
+    "relationship": ("our champion quit, new head of ops not interested", "sponsor moved on, no one picked it up",
+                     "lost exec sponsor in reorg"),
+    "company": ("got bought, parent company has its own tool", "they are winding down the business",
+                "merged with another firm"),
+    "needs": ("project wrapped up, dont need it anymore", "the use case went away",
+              "pilot ended, no ongoing need"),
+    "involuntary": ("cc expired and nobody updated it", "invoice never paid, account lapsed",
+                    "payment bounced twice, they didnt mean to cancel"),
+}
+HUBSPOT_RETYPED_CATEGORY = {text: category for category, texts in HUBSPOT_REASON_RETYPED.items() for text in texts}
 MISSPELLED_REASONS = ("Pricng", "Competiter", "Mising Feature", "Budjet Cut", "Champoin Left", "No Longer Neded")
 MISSPELLED_CATEGORY = {
     "Pricng": "pricing", "Competiter": "competitor", "Mising Feature": "product", "Budjet Cut": "pricing",

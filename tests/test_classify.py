@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from churnkb.sandbox import phrases
 
 from churnkb.classification.metrics import evaluate
 from churnkb.classification.service import ItemResult, classify_items
@@ -118,6 +119,15 @@ def test_html_entities_and_template_fields_are_not_reasons(classified):
     assert classified["html_entities"].categories == ["pricing"]
     # "Pricing tier:" and "Competitor on file: -" are template fields, not reasons
     assert classified["template"].categories == ["relationship"]
+
+
+def test_reps_free_text_loss_reasons_are_read_as_meant(data_dir):
+    # The sandbox's HubSpot closed_lost_reason texts (written apart from the training corpus)
+    # reach the warehouse only through the classifier: most must read as the rep meant them.
+    texts = [(template, template.format(competitor="Gainsight")) for template in phrases.HUBSPOT_RETYPED_CATEGORY]
+    results = classify_items(texts, data_dir)
+    agree = sum(r.primary_category == phrases.HUBSPOT_RETYPED_CATEGORY[r.id] for r in results)
+    assert agree >= 0.8 * len(texts), [(r.id, r.primary_category) for r in results]
 
 
 def test_confidences_are_probabilities_per_category(classified):

@@ -24,6 +24,7 @@ from churnkb.sandbox.raw_fixture import land_world, write_stream_batch
 from churnkb.sandbox.truth import AT_RISK, SAVED
 from fixtures.warehouse import warehouse_config
 
+from churnkb.classification.service import classify_items
 from churnkb.paths import DataPaths
 from churnkb.warehouse import (
     DBT_PROJECT_DIR,
@@ -51,8 +52,9 @@ def live_customers(world):
     return [c for c in world.truth.customers if not c.deleted and not c.company_archived]
 
 
-def expected_stated_category(reason: str | None) -> str | None:
-    """The category an analyst would give the raw value (None: deliberately unmapped)."""
+def expected_stated_category(reason: str | None, data_dir: Path) -> str | None:
+    """The category the seed gives the raw value, else the classifier's reading of the free text
+    (None: neither can read it, so it is flagged unmapped)."""
     if not reason:
         return "unknown"
     if reason in SALESFORCE_REASONS:
@@ -62,7 +64,13 @@ def expected_stated_category(reason: str | None) -> str | None:
         return HUBSPOT_REASONS.get(lowered) or MISSPELLED[lowered]
     if lowered.startswith("chose "):
         return "competitor"
-    return None
+    return classifier_reading(reason, data_dir)
+
+
+def classifier_reading(text: str, data_dir: Path) -> str | None:
+    """What `churnkb classify` makes of a free-text reason (None when it cannot tell)."""
+    (result,) = classify_items([("reason", text)], data_dir)
+    return None if result.primary_category == "unknown" else result.primary_category
 
 
 def _is_core_node(path: str) -> bool:
@@ -211,7 +219,7 @@ def test_churn_events_per_status_match_the_truth(built_warehouse):
 def test_churn_events_per_stated_category_match_the_truth(built_warehouse):
     config, world = built_warehouse.config, built_warehouse.world
     expected = Counter(
-        expected_stated_category(next((r for r in c.stated_reasons.values() if r), None))
+        expected_stated_category(next((r for r in c.stated_reasons.values() if r), None), config.data_dir)
         for c in world.truth.churned_customers()
     )
     got = Counter(
@@ -225,6 +233,42 @@ def test_churn_events_per_stated_category_match_the_truth(built_warehouse):
         }
     )
     assert got == expected
+
+
+def retyped_reasons(world) -> dict[str, str]:
+    """HubSpot loss reasons the reps typed in their own words -> the category they meant."""
+    typed = {}
+    for customer in world.truth.churned_customers():
+        for field_path in ("hubspot.deals.closed_lost_reason", "hubspot.tickets.cancellation_reason"):
+            raw = customer.stated_reasons.get(field_path)
+            for template, category in phrases.HUBSPOT_RETYPED_CATEGORY.items():
+                if raw and raw == template.format(competitor=customer.competitor):
+                    typed[raw] = category
+    return typed
+
+
+def test_free_text_loss_reasons_are_read_by_the_classifier(built_warehouse):
+    config, world = built_warehouse.config, built_warehouse.world
+    typed = retyped_reasons(world)
+    assert len(typed) >= 3, "the world should hold loss reasons typed as free text"
+    events = rows(config, """select stated_reason_raw, stated_reason_category, stated_reason_mapped_by,
+                                    is_stated_reason_unmapped
+                             from fct_churn_events where stated_reason_raw is not null""")
+    read = {e["stated_reason_raw"]: e for e in events if e["stated_reason_raw"] in typed}
+    assert read, "free-text reasons should reach fct_churn_events"
+    by_classifier = [e for e in read.values() if e["stated_reason_mapped_by"] == "classifier"]
+    unread = [raw for raw, e in read.items() if e["is_stated_reason_unmapped"]]
+    assert len(by_classifier) + len(unread) == len(read)  # no seed row lists these texts
+    agree = sum(e["stated_reason_category"] == typed[e["stated_reason_raw"]] for e in by_classifier)
+    print(f"free-text loss reasons: {len(read)} distinct, read {len(by_classifier)}, "
+          f"agreeing with the rep's meaning {agree}")
+    # the warehouse's reading is churnkb classify's, and what neither reads is flagged, not dropped
+    assert all(e["stated_reason_category"] == classifier_reading(e["stated_reason_raw"], config.data_dir)
+               for e in by_classifier)
+    assert all(classifier_reading(raw, config.data_dir) is None for raw in unread)
+    assert agree >= 0.75 * len(read), {
+        e["stated_reason_raw"]: e["stated_reason_category"] for e in by_classifier
+        if e["stated_reason_category"] != typed[e["stated_reason_raw"]]}
 
 
 def test_each_churned_customer_is_one_event_with_its_dates(built_warehouse):
@@ -295,7 +339,11 @@ def test_unmapped_stated_reasons_are_flagged_and_listed(built_warehouse):
         for r in rows(config, "select stated_reason_raw from fct_churn_events where is_stated_reason_unmapped")
     }
     assert listed == flagged
-    assert listed <= truth_unmapped
+    # deliberately unmapped values, and free text the classifier could not read either
+    unreadable = {r for c in world.truth.customers for r in c.stated_reasons.values()
+                  if r and expected_stated_category(r, config.data_dir) is None}
+    assert truth_unmapped <= unreadable
+    assert listed and listed <= unreadable
 
 
 # --- feedback collection --------------------------------------------------------------------------

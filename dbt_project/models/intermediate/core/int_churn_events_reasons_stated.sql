@@ -1,5 +1,6 @@
 -- The stated reason of each churn event mapped through the editable seed `stated_reason_map`.
--- No reason given -> `unknown`. A value the seed does not know keeps a NULL category and is
+-- No reason given -> `unknown`. A value the seed does not know (HubSpot's loss reason is free text)
+-- is read by the feedback classifier; one it cannot read either keeps a NULL category and is
 -- flagged (and listed in int_stated_reasons_unmapped) instead of being bucketed silently.
 with events as (
     select
@@ -14,6 +15,14 @@ reason_map as (
         match_type,
         category
     from {{ ref('stated_reason_map') }}
+),
+
+classified_reasons as (
+    select
+        stated_reason_raw,
+        category
+    from {{ ref('int_stated_reasons_classified') }}
+    where category != 'unknown'
 ),
 
 exact_matches as (
@@ -46,14 +55,20 @@ final as (
         events.stated_reason_raw,
         case
             when events.stated_reason_raw is null then 'unknown'
-            else coalesce(exact_matches.category, regex_matches.category)
+            else coalesce(exact_matches.category, regex_matches.category, classified_reasons.category)
         end as stated_reason_category,
+        case
+            when exact_matches.category is not null or regex_matches.category is not null then 'seed'
+            when classified_reasons.category is not null then 'classifier'
+        end as stated_reason_mapped_by,
         events.stated_reason_raw is not null
         and exact_matches.category is null
-        and regex_matches.category is null as is_stated_reason_unmapped
+        and regex_matches.category is null
+        and classified_reasons.category is null as is_stated_reason_unmapped
     from events
     left join exact_matches on events.churn_event_id = exact_matches.churn_event_id
     left join regex_matches on events.churn_event_id = regex_matches.churn_event_id
+    left join classified_reasons on events.stated_reason_raw = classified_reasons.stated_reason_raw
 )
 
 select * from final

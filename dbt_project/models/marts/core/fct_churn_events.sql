@@ -39,6 +39,7 @@ final as (
         amounts.amount_lost_source,
         stated.stated_reason_raw,
         stated.stated_reason_category,
+        stated.stated_reason_mapped_by,
         stated.is_stated_reason_unmapped,
         derived.derived_reason_category,
         coalesce(derived.derived_reason_category, stated.stated_reason_category, 'unknown')
