@@ -40,7 +40,21 @@ class DataPaths:
 
     @property
     def warehouse_lock(self) -> Path:
+        """Shared while a process has warehouse.duckdb open read-only, exclusive to open it read-write."""
         return self.root / "warehouse.lock"
+
+    @property
+    def warehouse_next(self) -> Path:
+        """Where a build writes the next warehouse before swapping it in. A folder, so the file keeps
+        the name warehouse.duckdb: DuckDB and dbt-duckdb both name the catalog after the file, and
+        the views dbt writes name that catalog ("warehouse"."main"."stg_..."), so they stay valid
+        after the rename."""
+        return self.root / "warehouse.next" / "warehouse.duckdb"
+
+    @property
+    def warehouse_build_lock(self) -> Path:
+        """Exclusive for a whole build: one build at a time writes warehouse.next/."""
+        return self.root / "warehouse.build.lock"
 
     @property
     def dbt_target(self) -> Path:

@@ -1,13 +1,19 @@
 """Build the DuckDB warehouse with dbt (in-process) and read it safely.
 
-Only dbt writes ``warehouse.duckdb``, inside the exclusive warehouse lock; readers take the shared
-lock and open the file read-only (docs/architecture.md, "Warehouse access"). dbt's target and log
-folders go under ``<data_dir>/dbt/`` so a build never writes inside the repository.
+A build never writes ``warehouse.duckdb`` in place: it copies it to ``warehouse.next/`` (so
+incremental models see their previous state), runs dbt there, and when the build is complete
+swaps the new file in with one ``os.replace``. Readers therefore see the previous complete
+warehouse or the new one, never a mix, and a killed build leaves the previous one untouched
+(docs/architecture.md, "Warehouse access"). Builds take the exclusive build lock; readers take the
+shared warehouse lock and open the file read-only, and no longer wait for a build. dbt's target and
+log folders go under ``<data_dir>/dbt/`` so a build never writes inside the repository.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import threading
 import time
@@ -26,6 +32,9 @@ from churnkb.warehouse_lock import DEFAULT_TIMEOUT_S, exclusive, lock_timeout, s
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 FAILED_STATUSES = {"error", "fail", "runtime error"}
+# Nodes that write a relation: one of them errored or skipped leaves that relation at its previous
+# version beside new ones, so the build is not complete and is not swapped in.
+WRITING_KINDS = {"model", "seed", "snapshot"}
 # dbt's programmatic invocations are not safe to run concurrently in one process.
 _DBT_IN_PROCESS = threading.Lock()
 
@@ -54,6 +63,7 @@ class BuildReport:
     error: str | None = None  # dbt could not run at all (parse error, bad project, ...)
     interrupted: bool = False  # Ctrl-C: `results` holds the nodes that finished before it
     log_path: Path | None = None  # dbt's own log (the console shows only this report)
+    replaced: bool = False  # the new warehouse was swapped in (see is_complete)
 
     def counts(self) -> dict[str, int]:
         totals: dict[str, int] = {}
@@ -75,18 +85,41 @@ class BuildReport:
             lines.append(f"  warning: {name}")
         if self.log_path and (self.interrupted or not self.success):
             lines.append(f"dbt's log: {self.log_path}")
+        if not self.replaced:
+            lines.append("the warehouse was not replaced: readers keep the last complete one "
+                         f"({self.incomplete_reason()})")
         return "\n".join(lines)
 
+    def is_complete(self) -> bool:
+        """Complete = dbt ran to its end (not killed or interrupted, no dbt-level error) and every
+        model, seed and snapshot it selected was built. A failing data test alone keeps the build
+        complete (every table is new; the build still reports FAILED, as before the swap), but a
+        failure dbt answers by skipping downstream models is not: those would keep old rows."""
+        return self.incomplete_reason() is None
 
-def dbt_vars(config: Config) -> dict[str, Any]:
-    """Everything the dbt project reads through var(): paths and the org's field mapping."""
+    def incomplete_reason(self) -> str | None:
+        if self.interrupted:
+            return "the build was interrupted"
+        if self.error:
+            return "dbt could not run"
+        unbuilt = [r.name for r in self.results
+                   if r.kind in WRITING_KINDS and (r.status in FAILED_STATUSES or r.status == "skipped")]
+        if unbuilt:
+            return f"{len(unbuilt)} model(s) not built: {', '.join(unbuilt[:5])}"
+        return None
+
+
+def dbt_vars(config: Config, *, warehouse_path: Path | None = None) -> dict[str, Any]:
+    """Everything the dbt project reads through var(): paths and the org's field mapping.
+
+    ``warehouse_path`` is the DuckDB file dbt opens (default: the warehouse itself)."""
     salesforce = config.section("sources").get("salesforce") or {}
     hubspot = config.section("sources").get("hubspot") or {}
     warehouse = config.section("warehouse")
     paths = DataPaths(config.data_dir)
     values: dict[str, Any] = {
         "data_dir": str(paths.root),
-        "warehouse_path": str(paths.warehouse),
+        "warehouse_path": str(warehouse_path or paths.warehouse),
         "dbt_threads": _positive_int(warehouse.get("dbt_threads", 2), "warehouse.dbt_threads"),
         "sf_loss_reason_field": salesforce.get("loss_reason_field", "Loss_Reason__c"),
         "sf_competitor_field": salesforce.get("competitor_field", "Competitor__c"),
@@ -163,10 +196,11 @@ def dbt_args(
     select: list[str] | None = None,
     full_refresh: bool = False,
     extra: list[str] | None = None,
+    warehouse_path: Path | None = None,
 ) -> list[str]:
     """The dbt CLI arguments for ``command`` (e.g. ``build``, ``docs generate``) on this config's data."""
     paths = DataPaths(config.data_dir)
-    values = dbt_vars(config)
+    values = dbt_vars(config, warehouse_path=warehouse_path)
     project = dbt_project_dir(config)
     args = [
         *command.split(),
@@ -190,22 +224,94 @@ def dbt_args(
 
 
 def build(config: Config, *, select: list[str] | None = None, full_refresh: bool = False) -> BuildReport:
-    """Run ``dbt build`` in-process under the exclusive warehouse lock and report every node."""
+    """Run ``dbt build`` in-process on a copy of the warehouse and swap the copy in when the build
+    is complete (``BuildReport.is_complete``); report every node.
+
+    One build at a time (the exclusive build lock); readers keep reading the current warehouse
+    meanwhile. A killed or incomplete build leaves the current warehouse untouched; its leftovers
+    in ``warehouse.next/`` are removed by the next build."""
     from dbt.cli.main import dbtRunner  # slow import (~1 s): only when building
 
     paths = DataPaths(config.data_dir)
     paths.root.mkdir(parents=True, exist_ok=True)
-    args = dbt_args("build", config, select=select, full_refresh=full_refresh)
+    args = dbt_args("build", config, select=select, full_refresh=full_refresh,
+                    warehouse_path=paths.warehouse_next)
     started, started_wall = time.monotonic(), time.time()
     timeout = lock_timeout(config.section("warehouse"))
-    with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock, timeout), _noting_ctrl_c() as ctrl_c:
-        outcome = dbtRunner().invoke(args)
-    report = _report(outcome, time.monotonic() - started)
-    report.log_path = paths.dbt_logs / "dbt.log"
-    if ctrl_c.is_set() or isinstance(outcome.exception, KeyboardInterrupt):
-        report = _interrupted_report(paths, time.monotonic() - started, since=started_wall,
-                                     fallback=report.results)
+    with _DBT_IN_PROCESS, exclusive(paths.warehouse_build_lock, timeout), _noting_ctrl_c() as ctrl_c:
+        try:
+            _start_next_warehouse(paths, timeout)
+            outcome = dbtRunner().invoke(args)
+            report = _report(outcome, time.monotonic() - started)
+            report.log_path = paths.dbt_logs / "dbt.log"
+            if ctrl_c.is_set() or isinstance(outcome.exception, KeyboardInterrupt):
+                report = _interrupted_report(paths, time.monotonic() - started, since=started_wall,
+                                             fallback=report.results)
+            if report.is_complete():
+                _swap_in(paths, timeout)
+                report.replaced = True
+        finally:
+            _discard_next_warehouse(paths)
     return report
+
+
+def _wal(database: Path) -> Path:
+    return database.with_name(database.name + ".wal")
+
+
+def _start_next_warehouse(paths: DataPaths, timeout: float | None) -> None:
+    """Remove what a killed build left, then start the next warehouse as a copy of the current one
+    (incremental models such as int_feedback_items_classified build on their previous state)."""
+    _discard_next_warehouse(paths)
+    paths.warehouse_next.parent.mkdir(parents=True)
+    if not paths.warehouse.exists():
+        return
+    # shared: nobody has the file open read-write (dbt docs), so the copy is not torn
+    with shared(paths.warehouse_lock, timeout):
+        shutil.copyfile(paths.warehouse, paths.warehouse_next)
+        if _wal(paths.warehouse).exists():  # changes not yet checkpointed belong to the copy too
+            shutil.copyfile(_wal(paths.warehouse), _wal(paths.warehouse_next))
+
+
+def _discard_next_warehouse(paths: DataPaths) -> None:
+    shutil.rmtree(paths.warehouse_next.parent, ignore_errors=True)
+
+
+def _swap_in(paths: DataPaths, timeout: float | None) -> None:
+    """Make the next warehouse durable as one self-contained file, then rename it over the current
+    one. A reader that opened the old file keeps reading it (its inode lives until closed); a
+    reader that opens the path afterwards gets the new one."""
+    with duckdb.connect(str(paths.warehouse_next)) as con:
+        _drop_dbt_scratch_tables(con)
+        con.execute("checkpoint")  # everything in the main file: the .wal stays behind otherwise
+    if _wal(paths.warehouse_next).exists():
+        raise WarehouseError(f"{_wal(paths.warehouse_next)} is still there after a checkpoint; "
+                             "the warehouse was not replaced")
+    _fsync(paths.warehouse_next)
+    with shared(paths.warehouse_lock, timeout):
+        # a .wal of the old file would be replayed onto the new one; its changes are in the copy
+        _wal(paths.warehouse).unlink(missing_ok=True)
+        os.replace(paths.warehouse_next, paths.warehouse)
+        _fsync(paths.root)  # the rename itself survives a power loss
+
+
+def _drop_dbt_scratch_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """dbt-duckdb leaves an empty ``<model>__dbt_tmp<timestamp>`` table behind each time an
+    incremental Python model (int_feedback_items_classified) runs; drop them so they do not pile
+    up in the warehouse readers see."""
+    scratch = con.execute(
+        "select schema_name, table_name from duckdb_tables() "
+        "where database_name = current_database() and contains(table_name, '__dbt_tmp')").fetchall()
+    for schema, table in scratch:
+        con.execute(f'drop table if exists "{schema}"."{table}"')
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -233,7 +339,9 @@ def generate_docs(config: Config) -> Path:
     from dbt.cli.main import dbtRunner
 
     paths = DataPaths(config.data_dir)
-    with _DBT_IN_PROCESS, exclusive(paths.warehouse_lock):
+    # dbt opens the warehouse itself read-write here: no reader may have it open (exclusive), and
+    # no build may run meanwhile (both write <data_dir>/dbt/target)
+    with _DBT_IN_PROCESS, exclusive(paths.warehouse_build_lock), exclusive(paths.warehouse_lock):
         outcome = dbtRunner().invoke(dbt_args("docs generate", config, extra=["--static"]))
     if not outcome.success:
         raise WarehouseError(f"dbt docs generate failed: {_first_line(str(outcome.exception or outcome.result))}")

@@ -116,7 +116,8 @@ def sync_hubspot(config_path: str | None = None, data_dir: str | None = None,
 @flow(name="build-warehouse", on_failure=[_notify_failure_hook])
 def build_warehouse(config_path: str | None = None, data_dir: str | None = None,
                     select: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
-    """Rebuild the DuckDB warehouse from the raw zone (the only writer of warehouse.duckdb)."""
+    """Rebuild the DuckDB warehouse from the raw zone into a copy, swapped in whole when complete
+    (readers meanwhile keep the last complete warehouse; a killed build leaves it untouched)."""
     return build_task(config_path, data_dir, select, full_refresh)
 
 

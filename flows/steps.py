@@ -80,15 +80,16 @@ def check_sync(summary: dict[str, Any]) -> None:
 
 
 def run_build(config: Config, *, select: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
-    """Build the warehouse with dbt; one writer at a time is enforced inside `warehouse.build`."""
+    """Build the warehouse with dbt; one build at a time and the swap are inside `warehouse.build`."""
     from churnkb.warehouse import build
 
     report = build(config, select=select, full_refresh=full_refresh)
     failures = [safe_text(failure) for failure in (report.failures or [])]
     if getattr(report, "error", None):
         failures.insert(0, safe_text(report.error))
+    # replaced: readers now see this build; otherwise they keep the last complete warehouse
     return {"success": bool(report.success), "duration_s": round(float(report.duration_s), 2),
-            "failures": failures}
+            "failures": failures, "replaced": bool(report.replaced)}
 
 
 def check_build(summary: dict[str, Any]) -> None:

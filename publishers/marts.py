@@ -26,7 +26,11 @@ class MartMissing(RuntimeError):
 
 @contextmanager
 def open_marts(config: Config) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the warehouse under the shared reader lock."""
+    """A read-only connection to the last complete warehouse, under the shared reader lock.
+
+    Builds swap a new warehouse file in whole, and this connection keeps the file it opened: every
+    query of one publisher run reads the same complete warehouse, even if a build finishes
+    meanwhile. Open it once per run, not per query, so the numbers of one digest agree."""
     from churnkb.warehouse import read_connection
 
     with read_connection(config) as con:
