@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from churnkb.publishers.channels import EmailContent
+from churnkb.publishers.content import CATEGORY_TITLES
 from churnkb.publishers.delivery import Rendered, deliver, failure_detail
 from churnkb.publishers.ledger import Ledger
 from churnkb.publishers.marts import MartReader, as_date, open_marts
@@ -120,11 +121,16 @@ def collect_alerts(reader: MartReader, options: dict[str, Any], today: date) -> 
             item = AlertItem(
                 "save", str(opp["item_id"] or opp["account_id"]), f"open at {amount:,.0f}",
                 _name(opp), _owner(opp), "",
-                f"Reason {clean_text(opp['reason'])}, {amount:,.0f} at risk. Suggested play: "
+                f"Reason: {_reason_title(opp['reason'])}. Suggested play: "
                 f"{clean_text(opp['suggested_play'], 200)}")
             items.setdefault(item.key, item)
     return sorted(items.values(), key=lambda i: (i.alert_type == "save", i.due_on, i.title,
                                                  i.item_id))
+
+
+def _reason_title(reason: str | None) -> str:
+    """The reason as the digests name it ("Onboarding and adoption", not success_process)."""
+    return CATEGORY_TITLES.get(reason or "unknown") or clean_text(reason)
 
 
 def _step_alert(step: dict[str, Any]) -> AlertItem:

@@ -42,6 +42,7 @@ def test_alerts_are_labelled_by_their_step_and_never_list_an_item_twice(alert_co
     assert len(keys) == len(set(keys)) == 6 * 3 + 1
     saves = [i for i in items if i["alert_type"] == "save"]
     assert [s["account"] for s in saves] == ["Account 02 Ltd"]  # 5,000 is under the threshold
+    assert saves[0]["detail"].startswith("Reason: Pricing and budget. Suggested play: ")  # not 'pricing'
     assert slack_receiver.violations == []
     lines = _alerted(slack_receiver, 0)
     assert len(lines) == 19 and len(set(lines)) == 19
