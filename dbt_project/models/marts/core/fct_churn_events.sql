@@ -1,5 +1,6 @@
 -- One row per churn event: a real departure across both CRMs (closed-lost renewal/deal and/or
--- cancellation request), with the stated reason, the derived reason and the primary reason.
+-- cancellation request), with the stated reason, the derived reason and the primary reason, and
+-- how the customer parted (sentiment, what they valued, would they return / recommend / be a reference).
 {{ config(materialized='table') }}
 
 with events as (
@@ -20,6 +21,10 @@ derived as (
         churn_event_id,
         derived_reason_category
     from {{ ref('int_churn_events_reasons_derived') }}
+),
+
+parting as (
+    select * from {{ ref('int_churn_events_parting') }}
 ),
 
 final as (
@@ -54,11 +59,18 @@ final as (
         events.competitor_raw as competitor_name,
         events.owner_id,
         cast(events.source_record_count as integer) as source_record_count,
-        events.source_system_count > 1 as is_in_both_crms
+        events.source_system_count > 1 as is_in_both_crms,
+        coalesce(parting.parting_feedback_count, 0) as parting_feedback_count,
+        parting.parting_sentiment,
+        coalesce(parting.parting_valued, []) as parting_valued,
+        parting.would_return,
+        parting.would_recommend,
+        parting.open_to_reference
     from events
     inner join stated on events.churn_event_id = stated.churn_event_id
     inner join amounts on events.churn_event_id = amounts.churn_event_id
     left join derived on events.churn_event_id = derived.churn_event_id
+    left join parting on events.churn_event_id = parting.churn_event_id
 )
 
 select * from final
