@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from churnkb.classification.corpus import CorpusError, read_notes
-from churnkb.classification.evaluation import cross_validate
+from churnkb.classification.evaluation import cross_validated_predictions, format_breakdowns
 from churnkb.classification.metrics import evaluate, format_evaluation
 from churnkb.classification.service import classify_items
 from churnkb.classification.store import load_model, training_notes
@@ -70,15 +70,18 @@ def run_classify(args: argparse.Namespace) -> int:
     try:
         if args.cross_validate:
             notes, labels = training_notes(config.data_dir)
-            report = cross_validate(notes)
+            labeled = [n.as_record() for n in notes]
+            predicted = cross_validated_predictions(notes)
             print(f"5-fold cross-validation on {len(notes)} training notes ({labels} analysts' labels)")
-            print(format_evaluation(report))
+            print(format_evaluation(evaluate(labeled, predicted)))
+            print(format_breakdowns(labeled, predicted))
             return 0
         if args.evaluate:
             labeled = [n.as_record() for n in read_notes(Path(args.evaluate))]
             model = load_model(config.data_dir)
             predicted = model.classifier.predict([(str(r["id"]), r["text"]) for r in labeled])
             print(format_evaluation(evaluate(labeled, predicted)))
+            print(format_breakdowns(labeled, predicted))
             return 0
         records = read_json_lines(sys.stdin, ("id", "text"))
         results = classify_items(((str(r["id"]), r["text"]) for r in records), config.data_dir,

@@ -202,3 +202,7 @@ def test_evaluate_prints_figures_per_category(data_dir):
     assert out.returncode == 0, out.stderr
     assert re.search(r"^pricing\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+", out.stdout, re.M)
     assert re.search(r"primary accuracy [0-9.]+", out.stdout)
+    # hard notes and non-English notes are reported on their own lines
+    assert re.search(r"^difficulty\s+\S+\s+[0-9]+ notes\s+macro-F1 [0-9.]+\s+primary accuracy [0-9.]+",
+                     out.stdout, re.M), out.stdout
+    assert re.search(r"^language\s+de\s+[0-9]+ notes", out.stdout, re.M), out.stdout

@@ -28,12 +28,6 @@ def cross_validated_predictions(notes: Sequence[LabeledNote], params: ModelParam
     return predictions
 
 
-def cross_validate(notes: Sequence[LabeledNote], params: ModelParams = DEFAULT_PARAMS,
-                   folds: int = FOLDS) -> Evaluation:
-    records = [n.as_record() for n in notes]
-    return evaluate(records, cross_validated_predictions(notes, params, folds))
-
-
 def breakdown(records: Sequence[Mapping[str, Any]], predicted: Sequence[Predicted],
               key: Callable[[Mapping[str, Any]], str]) -> dict[str, Evaluation]:
     """One evaluation per group (difficulty, language, style) of the labelled records."""
@@ -49,3 +43,14 @@ def language_group(record: Mapping[str, Any]) -> str:
 
 def difficulty_group(record: Mapping[str, Any]) -> str:
     return str(record.get("difficulty") or "unrated")
+
+
+def format_breakdowns(records: Sequence[Mapping[str, Any]], predicted: Sequence[Predicted]) -> str:
+    """Macro-F1 and primary accuracy per difficulty and per language, one line per group."""
+    lines = []
+    for title, key in (("difficulty", difficulty_group), ("language", language_group)):
+        for name, report in breakdown(records, predicted, key).items():
+            primary = "-" if report.primary_accuracy is None else f"{report.primary_accuracy:.3f}"
+            lines.append(f"{title:<11}{name:<10}{report.notes:>5} notes  macro-F1 {report.macro_f1:.3f}"
+                         f"  primary accuracy {primary}")
+    return "\n".join(lines)
