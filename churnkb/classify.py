@@ -4,7 +4,8 @@ There is one implementation: ``churnkb.classification.service.classify_items``. 
 model ``int_feedback_items_classified`` (a dbt Python model) calls it over the collected items,
 this command calls it over JSON Lines from stdin, with the same trained model (same corpus,
 analysts' labels and rule seeds: the same fingerprint under the same data directory) and the
-same configured features, so both give the same answer for the same (id, text).
+same configured features and the same back-end (classification.backend: local, or llm with the
+local model as fallback), so both give the same answer for the same (id, text).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TextIO
 
 from churnkb.classification.corpus import CorpusError, read_notes
 from churnkb.classification.evaluation import cross_validated_predictions, format_breakdowns
+from churnkb.classification.llm import llm_settings
 from churnkb.classification.metrics import evaluate, format_evaluation
 from churnkb.classification.service import classify_items
 from churnkb.classification.store import load_model, training_notes
@@ -83,9 +85,10 @@ def run_classify(args: argparse.Namespace) -> int:
             print(format_evaluation(evaluate(labeled, predicted)))
             print(format_breakdowns(labeled, predicted))
             return 0
+        llm = llm_settings(config.section("classification"))  # before reading stdin: fail fast
         records = read_json_lines(sys.stdin, ("id", "text"))
         results = classify_items(((str(r["id"]), r["text"]) for r in records), config.data_dir,
-                                 configured_features(config))
+                                 configured_features(config), llm=llm)
         for item in results:
             values = item.as_dict()
             print(json.dumps({key: values[key] for key in OUTPUT_FIELDS}, ensure_ascii=False))

@@ -159,6 +159,10 @@ def dbt_vars(config: Config, *, warehouse_path: Path | None = None) -> dict[str,
     # the review queue takes items below classification.review_confidence_threshold.
     values["classification_features"] = config.section("publishing").get("features") or {}
     classification = config.section("classification")
+    from churnkb.classification.llm import llm_settings  # the package imports scikit-learn: lazily
+
+    llm = llm_settings(classification)  # a wrong backend fails here, before dbt runs
+    values["classification_llm"] = llm.as_dict() if llm is not None else None
     if "review_confidence_threshold" in classification:
         values["review_confidence_threshold"] = float(classification["review_confidence_threshold"])
     # Sections the downstream marts read (SLAs, checklist patterns, re-engagement, features).

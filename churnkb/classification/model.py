@@ -57,6 +57,7 @@ class Prediction:
     confidence: float  # probability of the primary category (primary head)
     scores: dict[str, float]  # probability per category (categories head)
     matched_rule_ids: list[str] = field(default_factory=list)
+    classified_by: str = "model"  # model | llm (the optional back-end, churnkb.classification.llm)
 
 
 @lru_cache(maxsize=100_000)

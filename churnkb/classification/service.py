@@ -4,6 +4,9 @@ Per item: the model's categories, primary category and confidences; an analyst's
 same item id *and the same text* replaces the model's answer (classified_by = 'analyst'); a label
 whose text has since changed in the CRM no longer applies and the model classifies the new text.
 Departments come from the routing seed ``category_departments`` (an analyst edits it in dbt).
+With ``llm`` settings (config ``classification.backend: llm``) an OpenAI-compatible endpoint
+classifies instead of the model (classified_by = 'llm') and the model answers what it did not;
+items an analyst's label decides are never sent.
 """
 
 from __future__ import annotations
@@ -17,9 +20,15 @@ from typing import Any
 
 from churnkb.classification import extract
 from churnkb.classification.corpus import LabeledNote
+from churnkb.classification.llm import Classifier, LlmClassifier, LlmSettings
 from churnkb.classification.model import Prediction
 from churnkb.classification.rules import SEEDS_DIR
-from churnkb.classification.store import TrainedModel, load_model, read_analyst_labels
+from churnkb.classification.store import (
+    TrainedModel,
+    classification_dir,
+    load_model,
+    read_analyst_labels,
+)
 
 ROUTING_CSV = SEEDS_DIR / "category_departments.csv"
 
@@ -33,7 +42,7 @@ class ItemResult:
     departments: list[str]
     confidence: float
     scores: dict[str, float]
-    classified_by: str  # model | analyst
+    classified_by: str  # model | llm | analyst
     matched_rule_ids: list[str] = field(default_factory=list)
     theme: str | None = None
     feature_requests: list[str] = field(default_factory=list)
@@ -64,14 +73,32 @@ def routing(path: Path = ROUTING_CSV) -> tuple[dict[str, str], dict[str, tuple[s
 
 def classify_items(items: Iterable[tuple[str, str | None]], data_dir: Path | None,
                    features: dict[str, list[str]] | None = None,
-                   model: TrainedModel | None = None) -> list[ItemResult]:
+                   model: TrainedModel | None = None,
+                   llm: LlmSettings | None = None) -> list[ItemResult]:
     """Classify (id, text) pairs; output keeps the input order."""
     rows = [(str(item_id), text or "") for item_id, text in items]
     model = model or load_model(data_dir)
     labels = _labels_by_id(data_dir)
-    predictions = model.classifier.predict(rows)
+    labelled = [_label_applies(labels.get(item_id), text) for item_id, text in rows]
+    # the model predicts what a label decides (its scores are kept): such texts are never sent
+    by_model = iter(model.classifier.predict([r for r, known in zip(rows, labelled, strict=True) if known]))
+    by_backend = iter(backend(model, data_dir, llm).predict(
+        [r for r, known in zip(rows, labelled, strict=True) if not known]))
+    predictions = [next(by_model) if known else next(by_backend) for known in labelled]
     vocabulary = extract.feature_vocabulary(features or {})
     return [_result(p, text, labels.get(p.id), vocabulary) for p, (_, text) in zip(predictions, rows, strict=True)]
+
+
+def backend(model: TrainedModel, data_dir: Path | None, llm: LlmSettings | None) -> Classifier:
+    """The local model, or the LLM back-end with the local model as its fallback."""
+    if llm is None:
+        return model.classifier
+    cache_dir = classification_dir(data_dir) / "llm_cache" if data_dir is not None else None
+    return LlmClassifier(llm, model.classifier, cache_dir)
+
+
+def _label_applies(label: LabeledNote | None, text: str) -> bool:
+    return label is not None and label.text.strip() == text.strip()
 
 
 def _labels_by_id(data_dir: Path | None) -> dict[str, LabeledNote]:
@@ -81,8 +108,8 @@ def _labels_by_id(data_dir: Path | None) -> dict[str, LabeledNote]:
 def _result(prediction: Prediction, text: str, label: LabeledNote | None,
             vocabulary: extract.Vocabulary) -> ItemResult:
     categories, primary, confidence, by = (
-        prediction.categories, prediction.primary_category, prediction.confidence, "model")
-    if label is not None and label.text.strip() == text.strip():
+        prediction.categories, prediction.primary_category, prediction.confidence, prediction.classified_by)
+    if _label_applies(label, text):
         categories, primary, confidence, by = list(label.categories), label.primary, 1.0, "analyst"
     owner, every = routing()
     departments = sorted({d for c in categories for d in every.get(c, ())})

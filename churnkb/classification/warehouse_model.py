@@ -10,7 +10,10 @@ the build in two. The model calls ``classify_items``, the function ``churnkb cla
 Incremental: only items new or changed since the last build are classified (any column, the text
 included); items no longer collected are removed. ``classified_with`` fingerprints everything the
 classification reads besides the text (trained model = corpus + analysts' labels + rule seeds,
-routing seed, configured features), so a new label, corpus batch or seed edit reclassifies all.
+routing seed, configured features) and the back-end (local, or the LLM's model name and prompt
+version), so a new label, corpus batch, seed edit or back-end reclassifies all. A row the local
+model classified stands under the local fingerprint: when the LLM back-end fell back for it, the
+next build asks the endpoint again (answers it gave are cached, so only those are re-sent).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from churnkb.classification.llm import LlmSettings, settings_from_dict
 from churnkb.classification.service import ROUTING_CSV, ItemResult, classify_items
 from churnkb.classification.store import load_model
 
@@ -68,8 +72,10 @@ def classified_items(dbt: Any, session: Any, collected: Any) -> pa.Table:
     """dbt-duckdb calls this through the model file; returns the rows to (re)write."""
     data_dir = Path(dbt.config.get("data_dir"))
     features = json.loads(dbt.config.get("classification_features") or "{}")
+    llm = settings_from_dict(json.loads(dbt.config.get("classification_llm") or "null"))
     model = load_model(data_dir)
-    fingerprint = _fingerprint(model.fingerprint, features)
+    fingerprint = _fingerprint(model.fingerprint, features, llm)
+    local_fingerprint = _fingerprint(model.fingerprint, features, None)
     columns = ", ".join(ITEM_COLUMNS)
     query = f"select {columns} from collected"
     if dbt.is_incremental and _has_column(session, dbt.this, "classified_with"):
@@ -79,13 +85,15 @@ def classified_items(dbt: Any, session: Any, collected: Any) -> pa.Table:
     to_classify = collected.query("collected", query).to_arrow_table()
     items = zip(to_classify.column("feedback_id").to_pylist(), to_classify.column("body_text").to_pylist(),
                 strict=True)
-    results = classify_items(items, data_dir, features, model=model)
+    results = classify_items(items, data_dir, features, model=model, llm=llm)
     classified = pa.Table.from_pylist([result_row(r) for r in results], schema=RESULT_SCHEMA)
+    classified = classified.append_column("classified_with", pa.array(
+        [local_fingerprint if r.classified_by == "model" else fingerprint for r in results], pa.string()))
     session.register("churnkb_to_classify", to_classify)
     session.register("churnkb_classified", classified)
     try:
         joined = session.sql(
-            f"select t.*, c.* exclude (feedback_id), '{fingerprint}' as classified_with "
+            "select t.*, c.* exclude (feedback_id) "
             "from churnkb_to_classify as t join churnkb_classified as c using (feedback_id)"
         ).to_arrow_table()
     finally:
@@ -94,8 +102,10 @@ def classified_items(dbt: Any, session: Any, collected: Any) -> pa.Table:
     return joined
 
 
-def _fingerprint(model_fingerprint: str, features: dict[str, Any]) -> str:
+def _fingerprint(model_fingerprint: str, features: dict[str, Any], llm: LlmSettings | None) -> str:
     parts = [model_fingerprint, ROUTING_CSV.read_text(encoding="utf-8"), json.dumps(features, sort_keys=True)]
+    if llm is not None:  # the local back-end keeps the fingerprint it always had
+        parts.append(llm.fingerprint)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

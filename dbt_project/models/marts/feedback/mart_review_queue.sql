@@ -1,6 +1,7 @@
--- The analysts' review queue (`churnkb review export`): one row per feedback item the model
--- classified with a confidence in its primary category below `review_confidence_threshold`
--- (config classification.review_confidence_threshold). An item an analyst has labelled leaves
+-- The analysts' review queue (`churnkb review export`): one row per feedback item the model (or
+-- the optional LLM back-end, by the confidence it states) classified with a confidence in its
+-- primary category below `review_confidence_threshold` (config
+-- classification.review_confidence_threshold). An item an analyst has labelled leaves
 -- the queue (classified_by = 'analyst'); an item without text has nothing to label.
 -- `text_hash` is the MD5 of the text the analyst reads: `churnkb review import` refuses a label
 -- whose text has changed in the CRM since the export.
@@ -22,7 +23,7 @@ uncertain as (
     select *
     from items
     where
-        classified_by = 'model'
+        classified_by in ('model', 'llm')
         and category_confidence < {{ var('review_confidence_threshold') }}
         and trim(coalesce(body_text, '')) <> ''
 ),
