@@ -15,11 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,62 +23,11 @@ import pytest
 import yaml
 from churnkb.publishers.digests import publish_digests
 from churnkb.publishers.ledger import Ledger
-from fixtures.publishers import CURRENT_WEEK, NOW, make_config
+from fixtures.publishers import CURRENT_WEEK, NOW, keyed_receiver, make_config
 
 from churnkb.paths import DataPaths
 
 WEEK_BEFORE = CURRENT_WEEK - timedelta(weeks=1)  # 2026-W46: the fixture marts have churn in it
-
-
-@dataclass
-class KeyedReceiver:
-    """A Slack-like webhook on loopback that records each post with its Idempotency-Key and can
-    hold its answer (a slow receiver) until the test lets it go."""
-
-    url: str = ""
-    posts: list[tuple[str | None, dict[str, Any]]] = field(default_factory=list)
-    hold: threading.Event | None = None        # answer only once this is set
-    arrived: threading.Event = field(default_factory=threading.Event)
-
-    def unique_posts(self) -> int:
-        """What a receiver that deduplicates by Idempotency-Key would show."""
-        return len({key or json.dumps(payload, sort_keys=True) for key, payload in self.posts})
-
-
-@contextmanager
-def keyed_receiver() -> Iterator[KeyedReceiver]:
-    receiver = KeyedReceiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            payload = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
-            receiver.posts.append((self.headers.get("Idempotency-Key"), payload))
-            receiver.arrived.set()
-            if receiver.hold is not None:
-                receiver.hold.wait(60)
-            try:
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-            except OSError:
-                pass  # the sender was killed while we held the answer: it was posted anyway
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/services/T0KEYED/B0KEYED/keyedsecret"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield receiver
-    finally:
-        if receiver.hold is not None:
-            receiver.hold.set()
-        server.shutdown()
-        server.server_close()
 
 
 def _publishing(port: int, channels: list[str], department: str = "product") -> dict[str, Any]:
