@@ -396,7 +396,7 @@ def _grouped_table(title: str, label: str, groups: list[tuple[str, dict[str, Any
          format_money(sum(g["amounts"].values()))]
         for name, g in groups
     ]
-    return Table(title, [label, "Lost accounts", "Accounts", "Revenue behind"], rows)
+    return Table(title, [label, "Lost accounts", "Accounts", "Revenue lost to date"], rows)
 
 
 def _involuntary_table(events: list[dict], settings: Publishing) -> Table:

@@ -64,7 +64,7 @@ def _metric_lines(digest: Digest, bullet: str) -> list[str]:
 def theme_line(theme) -> str:  # noqa: ANN001 - content.Theme
     return (f"{theme.name}: {plural(theme.count, 'mention')} from "
             f"{plural(theme.accounts, 'account')} ({theme.trend} from {theme.previous} the period "
-            f"before), {format_money(theme.amount)} revenue lost behind it")
+            f"before), {format_money(theme.amount)} revenue lost to date behind it")
 
 
 def pointer_text(digest: Digest) -> str:
@@ -87,7 +87,7 @@ def to_markdown(digest: Digest, chart_file: str | None = None) -> str:
                       f"{len(digest.chart.periods)} periods]({chart_file})"]
     if digest.themes:
         lines += ["", "## Top themes", "",
-                  "| Theme | Mentions | Accounts | Period before | Revenue lost behind |",
+                  "| Theme | Mentions | Accounts | Period before | Revenue lost to date |",
                   "|---|---:|---:|---:|---:|"]
         lines += [f"| {_md_cell(t.name)} | {t.count} | {t.accounts} | {t.trend} {t.previous} | "
                   f"{format_money(t.amount)} |" for t in digest.themes]
