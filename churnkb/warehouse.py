@@ -240,23 +240,41 @@ def build(config: Config, *, select: list[str] | None = None, full_refresh: bool
     paths.root.mkdir(parents=True, exist_ok=True)
     args = dbt_args("build", config, select=select, full_refresh=full_refresh,
                     warehouse_path=paths.warehouse_next)
-    started, started_wall = time.monotonic(), time.time()
+    started = time.monotonic()
     timeout = lock_timeout(config.section("warehouse"))
+    finished = _FinishedNodes()
     with _DBT_IN_PROCESS, exclusive(paths.warehouse_build_lock, timeout), _noting_ctrl_c() as ctrl_c:
         try:
             _start_next_warehouse(paths, timeout)
-            outcome = dbtRunner().invoke(args)
+            outcome = dbtRunner(callbacks=[finished]).invoke(args)
             report = _report(outcome, time.monotonic() - started)
             report.log_path = paths.dbt_logs / "dbt.log"
             if ctrl_c.is_set() or isinstance(outcome.exception, KeyboardInterrupt):
-                report = _interrupted_report(paths, time.monotonic() - started, since=started_wall,
-                                             fallback=report.results)
+                # dbt's own results (and run_results.json) miss nodes after Ctrl-C: use the events
+                report = _interrupted_report(paths, time.monotonic() - started, finished.results)
             if report.is_complete():
                 _swap_in(paths, timeout)
                 report.replaced = True
         finally:
             _discard_next_warehouse(paths)
     return report
+
+
+class _FinishedNodes:
+    """A dbt event callback keeping every node that finished: after Ctrl-C, dbt's result and its
+    run_results.json hold only some of them (4 of 7 built, once), so this is the account of what ran."""
+
+    def __init__(self) -> None:
+        self.results: list[NodeResult] = []
+
+    def __call__(self, event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        node, result = event.data.node_info, event.data.run_result
+        self.results.append(NodeResult(  # list.append is atomic: dbt's threads may call at once
+            name=node.unique_id.split(".")[-1], kind=node.resource_type,
+            status=str(result.status).lower(), seconds=round(float(result.execution_time or 0.0), 3),
+            message=result.message or None))
 
 
 def _wal(database: Path) -> Path:
@@ -369,20 +387,8 @@ def _report(outcome: Any, duration_s: float) -> BuildReport:
     )
 
 
-def _interrupted_report(paths: DataPaths, duration_s: float, *, since: float,
-                        fallback: list[NodeResult]) -> BuildReport:
-    """After Ctrl-C dbt writes run_results.json with the nodes that finished; report those."""
-    results: list[NodeResult] = []
-    run_results = paths.dbt_target / "run_results.json"
-    if run_results.exists() and run_results.stat().st_mtime >= since:
-        for entry in json.loads(run_results.read_text(encoding="utf-8")).get("results", []):
-            unique_id = entry.get("unique_id", "")
-            results.append(NodeResult(
-                name=unique_id.split(".")[-1], kind=unique_id.split(".")[0],
-                status=str(entry.get("status", "")).lower(),
-                seconds=round(float(entry.get("execution_time") or 0.0), 3),
-                message=entry.get("message")))
-    return BuildReport(success=False, failures=[], results=results or fallback, duration_s=round(duration_s, 3),
+def _interrupted_report(paths: DataPaths, duration_s: float, results: list[NodeResult]) -> BuildReport:
+    return BuildReport(success=False, failures=[], results=results, duration_s=round(duration_s, 3),
                        interrupted=True, log_path=paths.dbt_logs / "dbt.log")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -82,6 +83,9 @@ def test_ctrl_c_during_build_exits_130_without_a_traceback(tmp_path, after_nodes
     assert "Traceback" not in stdout + stderr
     assert "churnkb build: interrupted" in stderr
     assert "dbt build interrupted" in stderr and "nothing ran" not in stderr
+    # the account of what ran covers at least every relation dbt's log says it created
+    reported = re.search(r"success=(\d+)", stderr)
+    assert reported and int(reported.group(1)) >= log.read_text(errors="replace").count("OK created"), stderr
 
 
 def test_run_build_warehouse_creates_a_new_data_dir_and_prints_a_summary(tmp_path):
