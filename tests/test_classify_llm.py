@@ -10,15 +10,15 @@ import json
 import math
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import duckdb
 import pytest
+from fixtures.loopback import loopback_http_server, serving
 
 from churnkb.classification.llm import llm_settings
 from churnkb.classification.service import classify_items
@@ -65,9 +65,8 @@ class Server:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = loopback_http_server(Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def answer(self, note: dict[str, str]) -> dict[str, Any]:
         if "zebra" in note["text"]:
@@ -79,8 +78,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server():
     server = Server()
-    yield server
-    server.httpd.shutdown()
+    with serving(server.httpd):
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
+from fixtures.loopback import loopback_http_server, serving
 from fixtures.publishers import smtp_server
 
 from churnkb.secrets import redact
@@ -53,7 +53,7 @@ class EchoServer:
     path with query (raw and percent-encoded), and every header (Authorization included)."""
 
     def __init__(self, status: int) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from http.server import BaseHTTPRequestHandler
 
         echo = self
 
@@ -78,19 +78,13 @@ class EchoServer:
                 pass
 
         self.status = status
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = loopback_http_server(Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     @contextmanager
     def running(self) -> Iterator[EchoServer]:
-        thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        try:
+        with serving(self.server):
             yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 @pytest.fixture
