@@ -81,6 +81,18 @@ class Theme:
     def trend(self) -> str:
         return trend_arrow(self.count, self.previous)
 
+    @property
+    def before(self) -> str:
+        """The "Period before" cell: the count then, or "new" ("▲ 0" read as "up by nothing")."""
+        return "new" if self.previous == 0 and self.count > 0 else str(self.previous)
+
+    @property
+    def change(self) -> str:
+        """For a sentence: "new this period" or "▲ from 3 the period before"."""
+        if self.previous == 0 and self.count > 0:
+            return "new this period"
+        return f"{self.trend} from {self.previous} the period before"
+
 
 @dataclass
 class Quote:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from churnkb.publishers.content import category_title
 from churnkb.publishers.ledger import Ledger
 from churnkb.publishers.marts import MartReader, as_date, open_marts
 from churnkb.publishers.report import PublishReport
@@ -32,18 +33,23 @@ DEFAULT_OPENING_LINES = {
                     "and what could we have done better?",
     "feature_shipped": "Good news for {account}: what you asked for has shipped ({detail}). "
                        "May we show you?",
-    "cooldown_elapsed": "A lot has changed since {account} left; may we show you what is new "
-                        "and what we fixed about {reason}?",
+    "cooldown_elapsed": "A lot has changed since {account} left; may we show you what is new, "
+                        "with {reason} in mind?",
     "champion_moved": "Congratulations on joining {account}! We enjoyed working with you "
                       "before; could we help your new team too?",
 }
-# {reason} as a salesperson would say it ("what we fixed about billing and payments")
+# {reason} as a salesperson would say it to the customer ("with the support you got in mind")
 REASON_PHRASES = {
-    "product": "the product", "pricing": "pricing", "service": "support",
-    "success_process": "onboarding and training", "competitor": "what made you look elsewhere",
-    "relationship": "how we work with your team", "company": "your plans",
-    "needs": "what you need today", "involuntary": "billing and payments",
-    "unknown": "what you told us",
+    "product": "the product gaps you ran into", "pricing": "pricing and budget",
+    "service": "the support you got", "success_process": "onboarding and training",
+    "competitor": "the alternatives you looked at", "relationship": "how we work with your team",
+    "company": "your company's plans", "needs": "what you need today",
+    "involuntary": "billing and payments", "unknown": "what you told us",
+}
+# The list's trigger column as its reader says it; the keys stay in the marts and CRM task tags.
+TRIGGER_TITLES = {
+    "followup_30d": "30-day follow-up", "feature_shipped": "Requested feature shipped",
+    "cooldown_elapsed": "Cool-down over", "champion_moved": "Champion joined a new company",
 }
 COLUMNS = ["account", "account_id", "contact", "contact_email", "owner", "owner_email", "trigger",
            "detail", "other_triggers", "reason", "priority", "eligible_from", "expires_on",
@@ -119,15 +125,19 @@ def list_row(candidate: dict[str, Any], settings: Publishing) -> dict[str, Any]:
         "contact_email": clean_text(candidate.get("contact_email"), 200),
         "owner": clean_text(candidate.get("owner_name") or candidate.get("owner_id"), 120),
         "owner_email": clean_text(candidate.get("owner_email"), 200),
-        "trigger": trigger,
+        "trigger": trigger_title(trigger),
         "detail": detail,
-        "other_triggers": ", ".join(clean_text(t) for t in candidate.get("other_triggers") or []),
-        "reason": reason,
+        "other_triggers": ", ".join(trigger_title(clean_text(t)) for t in candidate.get("other_triggers") or []),
+        "reason": category_title(reason),
         "priority": candidate.get("priority"),
         "eligible_from": as_date(candidate.get("eligible_from")),
         "expires_on": as_date(candidate.get("expires_on")),
         "suggested_opening_line": opening_line(settings, trigger, account, reason, detail),
     }
+
+
+def trigger_title(trigger: str) -> str:
+    return TRIGGER_TITLES.get(trigger, trigger.replace("_", " "))
 
 
 def opening_line(settings: Publishing, trigger: str, account: str, reason: str,

@@ -63,8 +63,8 @@ def _metric_lines(digest: Digest, bullet: str) -> list[str]:
 
 def theme_line(theme) -> str:  # noqa: ANN001 - content.Theme
     return (f"{theme.name}: {plural(theme.count, 'mention')} from "
-            f"{plural(theme.accounts, 'account')} ({theme.trend} from {theme.previous} the period "
-            f"before), {format_money(theme.amount)} revenue lost to date behind it")
+            f"{plural(theme.accounts, 'account')} ({theme.change}), "
+            f"{format_money(theme.amount)} revenue lost to date behind it")
 
 
 def pointer_text(digest: Digest) -> str:
@@ -89,7 +89,7 @@ def to_markdown(digest: Digest, chart_file: str | None = None) -> str:
         lines += ["", "## Top themes", "",
                   "| Theme | Mentions | Accounts | Period before | Revenue lost to date |",
                   "|---|---:|---:|---:|---:|"]
-        lines += [f"| {_md_cell(t.name)} | {t.count} | {t.accounts} | {t.trend} {t.previous} | "
+        lines += [f"| {_md_cell(t.name)} | {t.count} | {t.accounts} | {t.before} | "
                   f"{format_money(t.amount)} |" for t in digest.themes]
     if digest.quotes:
         lines += ["", "## In their words", ""]

@@ -6,6 +6,7 @@ import csv
 
 import pyarrow.parquet as pq
 import pytest
+from churnkb.publishers.content import CATEGORY_TITLES
 from churnkb.publishers.reengagement import publish_reengagement
 from churnkb.sandbox.generator import generate_world
 from churnkb.sandbox.hubspot_server import HubSpotSandbox
@@ -22,7 +23,10 @@ def test_list_has_every_eligible_candidate_with_an_opening_line(marts_dir):
     with (folder / "2026-11-25.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["account_id"], r["trigger"]) for r in rows] == [
-        ("acc-02", "feature_shipped"), ("acc-01", "followup_30d"), ("acc-03", "cooldown_elapsed")]
+        ("acc-02", "Requested feature shipped"), ("acc-01", "30-day follow-up"), ("acc-03", "Cool-down over")]
+    # a salesperson reads words, not the marts' keys
+    assert {r["reason"] for r in rows} <= set(CATEGORY_TITLES.values())
+    assert not any("_" in r["trigger"] + r["other_triggers"] + r["reason"] for r in rows)
     assert rows[1]["owner"] == "Owner 1" and rows[1]["contact"] == "Dana Former"
     assert "Account 01 Ltd" in rows[1]["suggested_opening_line"]
     assert rows[2]["contact"] == "'@Kim"  # CSV: a leading @ is neutralised

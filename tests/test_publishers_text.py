@@ -115,3 +115,18 @@ def test_oversized_digests_are_trimmed_for_slack_and_teams_with_a_pointer():
     body = teams["attachments"][0]["content"]["body"]
     assert body[-1]["text"].startswith("Truncated to fit Teams")
     assert teams["attachments"][0]["content"]["actions"][0]["url"].startswith("https://intranet")
+
+
+def test_a_theme_new_this_period_reads_new_not_up_from_nothing():
+    from churnkb.publishers.content import Digest, Metric, Theme
+    from churnkb.publishers.render import to_html, to_markdown, to_text
+
+    themes = [Theme("SSO", 2, 0, 10.0, 1), Theme("Pricing", 5, 3, 20.0, 4), Theme("Support", 2, 2, 0.0, 2)]
+    digest = Digest("product", period_containing(date(2026, 11, 18), "weekly"),
+                    [Metric("Churned accounts", 3, 1)], themes, [], [], ChartData([], [], {}))
+    html, markdown, text = to_html(digest, None), to_markdown(digest), to_text(digest)
+    assert "▲ 0" not in html + markdown + text
+    assert "| SSO | 2 | 1 | new |" in markdown and "| Pricing | 5 | 4 | 3 |" in markdown
+    assert ">new</td>" in html
+    assert "SSO: 2 mentions from 1 account (new this period)" in text
+    assert "Pricing: 5 mentions from 4 accounts (▲ from 3 the period before)" in text
