@@ -10,7 +10,7 @@ import json
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -56,8 +56,29 @@ def classified(data_dir) -> dict[str, ItemResult]:
         "foreign_idiom": "Die Zahlung ist mehrfach fehlgeschlagen.",
         "template": "Pricing tier: Growth\nCompetitor on file: -\nNotes: our champion left, the new VP "
                     "brought his own tools",
+        "sour_exit": "Honestly we are glad to be done. Three outages in a quarter and nobody called us back.",
+        "warm_exit": "It was a real pleasure working with Dana, the team will miss the weekly calls. "
+                     "Budget just is not there next year.",
     }
     return {item.id: item for item in classify_items(notes.items(), data_dir)}
+
+
+def test_how_they_felt_about_leaving_is_learned(classified):
+    # the cue count (extract.py) says neutral for both; the sentiment head reads the whole note
+    assert classified["sour_exit"].parting_sentiment == "negative"
+    assert classified["warm_exit"].parting_sentiment == "positive"
+    assert classified["no_reason"].parting_sentiment in ("positive", "neutral")
+
+
+def test_without_sentiment_labels_the_cue_count_answers(tmp_path):
+    from churnkb.classification.corpus import load_corpus
+    from churnkb.classification.model import ExitNoteClassifier
+
+    unlabelled = [replace(n, meta={k: v for k, v in n.meta.items() if k != "sentiment"})
+                  for n in load_corpus()[:300]]
+    model = ExitNoteClassifier().fit(unlabelled)
+    assert model.sentiment_head is None
+    assert model.predict([("x", "We would not recommend you to anyone.")])[0].sentiment is None
 
 
 def test_negated_reason_is_not_given(classified):

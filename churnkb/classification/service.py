@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,8 @@ def _result(prediction: Prediction, text: str, label: LabeledNote | None,
     owner, every = routing()
     departments = sorted({d for c in categories for d in every.get(c, ())})
     found = extract.extract(text, categories, vocabulary)
+    if found.parting_sentiment is not None and prediction.sentiment is not None:
+        found = replace(found, parting_sentiment=prediction.sentiment)  # learned beats the cue count
     return ItemResult(
         id=prediction.id, categories=categories, primary_category=primary,
         department=owner.get(primary, "triage"), departments=departments or [owner.get(primary, "triage")],
