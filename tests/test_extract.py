@@ -75,3 +75,14 @@ def test_mixed_language_note_and_empty_text() -> None:
     found = extract("So yeah, no renewal. Lo siento mucho, I liked working with you guys.", ["relationship"], VOCAB)
     assert found.parting_sentiment == "positive"
     assert extract("", ["unknown"], VOCAB).theme is None
+
+
+def test_a_competitor_reason_names_where_they_went_without_a_switch_word() -> None:
+    found = extract("Vitally. Cheaper, and the CSMs like the playbooks.", ["competitor", "pricing"], VOCAB)
+    assert found.competitors_switched_to == ["Vitally"] and found.competitors_mentioned == []
+    assert found.theme == "Switched to Vitally"
+
+
+def test_without_a_competitor_reason_a_name_is_only_mentioned() -> None:
+    found = extract("If the renewal price holds we will move to Planhat.", ["pricing"], VOCAB)
+    assert found.competitors_switched_to == [] and found.competitors_mentioned == ["Planhat"]
