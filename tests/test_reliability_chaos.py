@@ -5,6 +5,8 @@ Each kill delay is drawn by ``random.Random(seed)`` within its own slice of a cl
 duration (slice i of N), so the kills spread over start-up, the middle and the end of a run and
 the test cannot pass by always killing before anything happened. Every assertion message names
 the seed and the delay: ``KILL_FRACTIONS`` style reproduction is ``random.Random(seed)``.
+`churnkb publish alerts` is killed at each half-done delivery instead (file written; mail in
+before its 250; post in before its answer): its run is too short for random points to land there.
 Builds killed at random points are covered by test_warehouse_swap.py; quota stops and dead
 tokens over many runs by test_reliability_sync.py.
 """
@@ -20,6 +22,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -203,11 +206,12 @@ class PublishWorld:
     mail: Any
     hook: KeyedReceiver
     env: dict[str, str] = field(default_factory=dict)
+    what: str = "digests"  # or "alerts"
 
     @property
     def args(self) -> list[str]:
-        return ["--config", str(self.config_file), "--data-dir", str(self.data_dir), "publish",
-                "digests", "--period", "2026-W47"]
+        common = ["--config", str(self.config_file), "--data-dir", str(self.data_dir), "publish"]
+        return [*common, "digests", "--period", "2026-W47"] if self.what == "digests" else [*common, "alerts"]
 
     def deliveries(self) -> int:
         return len(self.mail.messages) + len(self.hook.posts) + len(self.files())
@@ -219,7 +223,8 @@ class PublishWorld:
     def files(self) -> dict[str, str]:
         """Published files by name, as sha256 of their content with this world's data dir
         (quoted in full-digest links) made generic; temporary files left out."""
-        root = DataPaths(self.data_dir).digests("2026-W47")
+        paths = DataPaths(self.data_dir)
+        root = paths.digests("2026-W47") if self.what == "digests" else paths.alerts
         if not root.exists():
             return {}
         here = str(self.data_dir).encode()
@@ -240,7 +245,7 @@ class PublishWorld:
 
 
 @contextmanager
-def publish_world(root: Path) -> Iterator[PublishWorld]:
+def publish_world(root: Path, what: str = "digests") -> Iterator[PublishWorld]:
     data_dir = root / "data"
     build_marts(DataPaths(data_dir).warehouse)
     with smtp_server() as (port, mail), keyed_receiver(WEBHOOK_DELAY_S) as hook:
@@ -252,7 +257,7 @@ def publish_world(root: Path) -> Iterator[PublishWorld]:
                       "departments": {name: spec for name in DEPARTMENTS}}
         config_file = root / "churnkb.yaml"
         config_file.write_text(yaml.safe_dump({"publishing": publishing}))
-        yield PublishWorld(data_dir, config_file, mail, hook, {"TEST_CHAOS_SLACK": hook.url})
+        yield PublishWorld(data_dir, config_file, mail, hook, {"TEST_CHAOS_SLACK": hook.url}, what)
 
 
 def sent_email_ids(lines: list[dict[str, Any]]) -> set[str]:
@@ -313,3 +318,54 @@ def test_publishes_killed_at_random_points_deliver_what_a_clean_publish_delivers
     assert sum(killed for _, _, killed, _ in kills) >= 3, f"fewer than 3 runs were killed: {kills}"
     assert any(n == 0 for *_, n in kills), f"no kill before the first delivery: {kills}"
     assert any(0 < n < clean_total for *_, n in kills), f"no kill mid-publish: {kills}"
+
+
+def kill_when(process: subprocess.Popen, happened: Any, limit_s: float = 60) -> bool:
+    """SIGKILL ``process`` as soon as ``happened()`` is true; False when it ended first."""
+    deadline = time.monotonic() + limit_s
+    while process.poll() is None and not happened() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return kill_after(process, 0)
+
+
+ALERT_KILL_POINTS = ("after the alerts file", "mail in, before its 250", "post in, before its answer")
+
+
+def test_alerts_killed_at_each_delivery_deliver_what_a_clean_publish_delivers(tmp_path):
+    """The daily alerts (file, e-mail, Slack for customer success) killed at each point where a
+    delivery is half done: the re-run completes it, nothing goes twice, the last run sends nothing."""
+    with publish_world(tmp_path / "clean", "alerts") as clean:
+        done, _ = run_to_end(clean.args, clean.env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        expected = clean.delivered()
+    assert len(expected["email"]) == len(expected["webhook"]) == 1 and expected["files"], expected
+
+    for point in ALERT_KILL_POINTS:
+        with publish_world(tmp_path / point.replace(" ", "-").replace(",", ""), "alerts") as world:
+            if point.startswith("mail"):
+                world.mail.queued_delay_s = 2.0
+            if point.startswith("post"):
+                world.hook.hold = threading.Event()
+            happened = {"after the alerts file": lambda w=world: bool(w.files()),
+                        "mail in, before its 250": lambda w=world: bool(w.mail.messages),
+                        "post in, before its answer": lambda w=world: w.hook.arrived.is_set()}[point]
+            killed = kill_when(churnkb(world.args, world.env), happened)
+            assert killed and happened(), f"{point}: the run ended before the kill point"
+            recorded = sent_email_ids(world.ledger_lines())  # results the killed run had recorded
+            world.mail.queued_delay_s = SMTP_DELAY_S
+            if world.hook.hold is not None:
+                world.hook.hold.set()  # the receiver answers the dead sender; the post is in
+                world.hook.hold = None
+            rerun, _ = run_to_end(world.args, world.env)
+            assert rerun.returncode == 0, f"{point}: {rerun.stdout}{rerun.stderr}"
+            last, _ = run_to_end(world.args, world.env)
+            assert last.returncode == 0 and "alerts: 0 sent" in last.stdout, f"{point}: {last.stdout}"
+            assert world.delivered() == expected, f"{point}: delivered {world.delivered()}"
+            # a mail whose 250 never reached the killed run goes again under its Message-ID
+            twice = {mid: n for mid, n in Counter(world.message_ids()).items() if n > 1
+                     and any(send_id in mid for send_id in recorded)}
+            assert not twice, f"{point}: mail whose result was recorded went again: {twice}"
+            keys = {json.dumps(payload, sort_keys=True): set() for _, payload in world.hook.posts}
+            for key, payload in world.hook.posts:
+                keys[json.dumps(payload, sort_keys=True)].add(key)
+            assert all(len(k) == 1 for k in keys.values()), f"{point}: a repeated post under another key"
