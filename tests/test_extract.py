@@ -86,3 +86,18 @@ def test_a_competitor_reason_names_where_they_went_without_a_switch_word() -> No
 def test_without_a_competitor_reason_a_name_is_only_mentioned() -> None:
     found = extract("If the renewal price holds we will move to Planhat.", ["pricing"], VOCAB)
     assert found.competitors_switched_to == [] and found.competitors_mentioned == ["Planhat"]
+
+
+@pytest.mark.parametrize("text", [
+    "Wechsel ist beschlossen. Gründe: bessere Salesforce-Anbindung.",
+    "Quando a integração com o Salesforce parou, ficaram duas semanas sem retorno.",
+    "We migrated, mostly because of their Salesforce bi-directional sync.",
+    "Estuvimos tres días sin sincronización con Salesforce.",
+])
+def test_an_integration_is_recognised_however_it_is_named(text: str) -> None:
+    assert "Salesforce integration" in extract(text, ["product"], VOCAB).feature_requests
+
+
+def test_a_passing_mention_of_our_own_playbooks_is_not_a_request() -> None:
+    found = extract("She said our playbooks are better and she will miss them.", ["company"], VOCAB)
+    assert found.feature_requests == []

@@ -150,9 +150,23 @@ def feature_vocabulary(configured: dict[str, list[str]]) -> Vocabulary:
     }
     for name, patterns in _shipped()["features"].items():
         if patterns:
-            features.setdefault(name, tuple(patterns))
+            features.setdefault(name, tuple(patterns) + _integration_forms(name))
     competitors = {name: tuple(p) for name, p in _shipped()["competitors"].items()}
     return Vocabulary(features, competitors)
+
+
+def _integration_forms(name: str) -> tuple[str, ...]:
+    """How people name an integration with a product, in the five languages: "integração com o
+    Salesforce", "Salesforce-Anbindung", "their Salesforce bi-directional sync"."""
+    if not name.endswith(" integration"):
+        return ()
+    product = re.escape(name.removesuffix(" integration").lower())
+    return (
+        rf"(?:integra\w*|sync\w*|sincroniza\w*|synchronis\w*|anbindung|conector|connecteur)(?: nativ[aeo]?)?"
+        rf" (?:with|con|com|avec|mit|to|zu|para|de)? ?(?:the |o |a |el |la |le |l'|dem |der )?{product}",
+        rf"{product}[- ](?:integration|integração|integración|intégration|anbindung|sync|connector)",
+        rf"{product} (?:bi-?directional|two-way|native) sync",
+    )
 
 
 @lru_cache(maxsize=4096)
