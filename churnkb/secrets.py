@@ -17,8 +17,10 @@ import os
 import re
 import threading
 import traceback
-from collections.abc import Iterable
-from functools import lru_cache
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from functools import lru_cache, wraps
+from typing import ParamSpec, TypeVar
 from urllib.parse import quote, unquote, urlsplit
 
 MASK = "***"
@@ -123,6 +125,45 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
 # -- logging --------------------------------------------------------------------------------------
 
 _installed = False
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+# Where exception types keep text outside ``args`` (OSError, http.client, urllib3, requests).
+_TEXT_ATTRIBUTES = ("strerror", "filename", "filename2", "msg", "message", "reason", "url")
+
+
+def redacting_exceptions(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Re-raise whatever escapes ``function`` with secrets masked in its text (and in its causes'),
+    same type and traceback. Prefect stores an escaping exception's text as the run's state
+    message and result, through its API, where log redaction never looks."""
+
+    @wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:
+            redact_exception(exc)
+            raise
+
+    return wrapper
+
+
+def redact_exception(exc: BaseException) -> None:
+    """Mask secrets in ``exc`` in place: its args, the text attributes its type keeps, its chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        text = str(current)
+        if redact(text) != text:
+            current.args = tuple(redact(a) if isinstance(a, str) else a for a in current.args) or (redact(text),)
+            for name in _TEXT_ATTRIBUTES:
+                value = getattr(current, name, None)
+                if isinstance(value, str) and redact(value) != value:
+                    with suppress(AttributeError):  # a read-only property
+                        setattr(current, name, redact(value))
+            if redact(str(current)) != str(current):  # __str__ reads something else still
+                current.args = (redact(str(current)),)
+        current = current.__cause__ or current.__context__
 
 
 def install_log_redaction() -> None:

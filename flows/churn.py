@@ -22,10 +22,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import FlowRun
 from prefect.states import State
 
-from churnkb.secrets import install_log_redaction
+from churnkb.secrets import install_log_redaction, redacting_exceptions
 
 # A worker imports this module to run a flow: from then on every log record of the process
-# (Prefect's own included, on their way to the API) is cleaned of secret values.
+# (Prefect's own included, on their way to the API) is cleaned of secret values. Every task and
+# flow is also @redacting_exceptions: what escapes one becomes its state message in the API.
 install_log_redaction()
 
 
@@ -58,6 +59,7 @@ def _worth_retrying(task_obj: Any, task_run: Any, state: State) -> bool:
 
 
 @task(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=_worth_retrying, cache_policy=NO_CACHE)
+@redacting_exceptions
 def sync_source_task(
     source: str, config_path: str | None, data_dir: str | None, streams: list[str] | None, full_refresh: bool
 ) -> dict[str, Any]:
@@ -71,6 +73,7 @@ def sync_source_task(
 
 
 @task(cache_policy=NO_CACHE)
+@redacting_exceptions
 def build_task(
     config_path: str | None, data_dir: str | None, select: list[str] | None, full_refresh: bool
 ) -> dict[str, Any]:
@@ -85,6 +88,7 @@ def build_task(
 
 
 @task(retries=2, retry_delay_seconds=[5, 30], retry_condition_fn=_worth_retrying, cache_policy=NO_CACHE)
+@redacting_exceptions
 def publish_task(name: str, config_path: str | None, data_dir: str | None,
                  period: str | None = None) -> dict[str, Any]:
     """Retried: channels fail transiently, and the publication ledger stops a double send."""
@@ -100,6 +104,7 @@ def publish_task(name: str, config_path: str | None, data_dir: str | None,
 
 
 @flow(name="sync-salesforce", on_failure=[_notify_failure_hook])
+@redacting_exceptions
 def sync_salesforce(config_path: str | None = None, data_dir: str | None = None,
                     streams: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
     """Closed-lost deals, cancellation cases, notes and activity from Salesforce into the raw zone."""
@@ -107,6 +112,7 @@ def sync_salesforce(config_path: str | None = None, data_dir: str | None = None,
 
 
 @flow(name="sync-hubspot", on_failure=[_notify_failure_hook])
+@redacting_exceptions
 def sync_hubspot(config_path: str | None = None, data_dir: str | None = None,
                  streams: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
     """Closed-lost deals, cancellation tickets, notes and feedback from HubSpot into the raw zone."""
@@ -114,6 +120,7 @@ def sync_hubspot(config_path: str | None = None, data_dir: str | None = None,
 
 
 @flow(name="build-warehouse", on_failure=[_notify_failure_hook])
+@redacting_exceptions
 def build_warehouse(config_path: str | None = None, data_dir: str | None = None,
                     select: list[str] | None = None, full_refresh: bool = False) -> dict[str, Any]:
     """Rebuild the DuckDB warehouse from the raw zone into a copy, swapped in whole when complete
@@ -122,6 +129,7 @@ def build_warehouse(config_path: str | None = None, data_dir: str | None = None,
 
 
 @flow(name="publish-digests", on_failure=[_notify_failure_hook])
+@redacting_exceptions
 def publish_digests(config_path: str | None = None, data_dir: str | None = None,
                     period: str | None = None) -> dict[str, Any]:
     """Each department's digest of churn feedback routed to it (default: the last complete
@@ -130,12 +138,14 @@ def publish_digests(config_path: str | None = None, data_dir: str | None = None,
 
 
 @flow(name="publish-alerts", on_failure=[_notify_failure_hook])
+@redacting_exceptions
 def publish_alerts(config_path: str | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """Offboarding alerts: saveable notices, SLA breaches, hand-over deadlines."""
     return publish_task("alerts", config_path, data_dir)
 
 
 @flow(name="publish-reengagement", on_failure=[_notify_failure_hook])
+@redacting_exceptions
 def publish_reengagement(config_path: str | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """The win-back list: 30-day follow-ups, shipped features, moved champions."""
     return publish_task("reengagement", config_path, data_dir)
@@ -175,6 +185,7 @@ def _failure_message(state: State) -> str:
 
 
 @flow(name="churn-pipeline", on_failure=[_notify_failure_hook])
+@redacting_exceptions
 def churn_pipeline(
     config_path: str | None = None,
     data_dir: str | None = None,

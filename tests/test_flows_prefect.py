@@ -87,3 +87,36 @@ def test_a_failed_pipeline_sends_one_notice_naming_every_failed_step(prefect_har
     assert len(notices) == 1, notices
     assert "churn-pipeline" in notices[0]["title"]
     assert "sync-salesforce" in notices[0]["message"] and "sync-hubspot" in notices[0]["message"]
+
+
+def test_a_library_error_quoting_a_secret_never_reaches_the_prefect_api(prefect_harness, tmp_path,
+                                                                          monkeypatch):
+    """An exception our steps did not word (here a client library's, quoting its request URL)
+    escapes a task: the task's and the flow's state messages, stored by the Prefect API, and the
+    failure notice carry it masked."""
+    from pathlib import Path
+
+    from churnkb.flows import churn, steps
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
+
+    secret = "x9-library-leak-4c1d2e3f"
+    monkeypatch.setenv("ACME_WAREHOUSE_TOKEN", secret)
+
+    def failing_build(*args, **kwargs):
+        raise ConnectionError(f"GET https://api.acme.example/v1/refresh?token={secret} failed")
+
+    monkeypatch.setattr(steps, "run_build", failing_build)
+    state = churn.build_warehouse(data_dir=str(tmp_path), return_state=True)
+    assert state.is_failed() and "ConnectionError" in state.message
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(state.state_details.flow_run_id)
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+    messages = [flow_run.state.message] + [run.state.message for run in task_runs]
+    assert any("token=***" in (m or "") for m in messages), messages
+    assert not any(secret in (m or "") for m in messages), messages
+    database = Path(PREFECT_SERVER_DATABASE_CONNECTION_URL.value().split(":///", 1)[1])
+    assert not any(secret.encode() in p.read_bytes() for p in database.parent.glob("prefect-test.db*"))
+    notices = (tmp_path / "outputs" / "failures" / "failures.jsonl").read_text()
+    assert "build-warehouse" in notices and secret not in notices

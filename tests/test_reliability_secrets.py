@@ -193,3 +193,26 @@ def test_redaction_masks_a_webhook_by_its_parts_and_leaves_plain_words():
     clean = redact(text, [url])
     assert "abcdefghijklmnopqrstuvwx" not in clean and "T01ABCDEF" not in clean
     assert "B02GHIJKL" not in clean and "the services page" in clean and "POST " in clean
+
+
+def test_an_escaping_exception_keeps_its_type_and_loses_the_secret(monkeypatch):
+    from churnkb.secrets import redacting_exceptions
+
+    secret = "q7-escaping-secret-5e6f"
+    monkeypatch.setenv("SOME_SERVICE_API_KEY", secret)
+
+    @redacting_exceptions
+    def fails(kind: str) -> None:
+        if kind == "os":
+            raise FileNotFoundError(2, f"no file for {secret}", f"/tmp/{secret}")
+        try:
+            raise KeyError(secret)
+        except KeyError as inner:
+            raise RuntimeError("lookup failed") from inner
+
+    with pytest.raises(FileNotFoundError) as raised:  # the type decides retries: it stays
+        fails("os")
+    assert secret not in str(raised.value) and "***" in str(raised.value)
+    with pytest.raises(RuntimeError) as raised:
+        fails("chain")
+    assert secret not in str(raised.value.__cause__)
