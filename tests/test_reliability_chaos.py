@@ -266,6 +266,19 @@ def sent_email_ids(lines: list[dict[str, Any]]) -> set[str]:
             if line.get("event") == "sent" and line.get("channel") == "email"}
 
 
+def assert_nothing_recorded_went_twice(world: PublishWorld, recorded: set[str], where: str) -> None:
+    """No mail the killed run had recorded as sent went again (one whose 250 never reached it
+    may, under its Message-ID), and a repeated post always carries the same Idempotency-Key."""
+    twice = {mid: n for mid, n in Counter(world.message_ids()).items() if n > 1
+             and any(send_id in mid for send_id in recorded)}
+    assert not twice, f"{where}: mail whose result was recorded went again: {twice}"
+    keys_per_payload: dict[str, set] = {}
+    for key, payload in world.hook.posts:
+        keys_per_payload.setdefault(json.dumps(payload, sort_keys=True), set()).add(key)
+    assert all(len(keys) == 1 for keys in keys_per_payload.values()), (
+        f"{where}: a repeated post under another Idempotency-Key")
+
+
 def test_publishes_killed_at_random_points_deliver_what_a_clean_publish_delivers(tmp_path):
     with publish_world(tmp_path / "clean") as clean:
         done, clean_s = run_to_end(clean.args, clean.env)
@@ -300,15 +313,7 @@ def test_publishes_killed_at_random_points_deliver_what_a_clean_publish_delivers
                     world.files()) == before_last, f"{where}: the last run delivered something"
 
             assert world.delivered() == expected, f"{where}: delivered {world.delivered()}"
-            counts = Counter(world.message_ids())
-            twice = {mid: n for mid, n in counts.items() if n > 1
-                     and any(send_id in mid for send_id in recorded)}
-            assert not twice, f"{where}: mail whose result was recorded went again: {twice}"
-            keys_per_payload: dict[str, set] = {}
-            for key, payload in world.hook.posts:
-                keys_per_payload.setdefault(json.dumps(payload, sort_keys=True), set()).add(key)
-            assert all(len(keys) == 1 for keys in keys_per_payload.values()), (
-                f"{where}: a repeated post under another Idempotency-Key")
+            assert_nothing_recorded_went_twice(world, recorded, where)
             ledger = Ledger.for_data_dir(world.data_dir)
             missing = [s for s in expected_sent if not ledger.was_sent(*s)]
             assert not missing, f"{where}: the ledger does not say these were sent: {missing}"
@@ -361,11 +366,4 @@ def test_alerts_killed_at_each_delivery_deliver_what_a_clean_publish_delivers(tm
             last, _ = run_to_end(world.args, world.env)
             assert last.returncode == 0 and "alerts: 0 sent" in last.stdout, f"{point}: {last.stdout}"
             assert world.delivered() == expected, f"{point}: delivered {world.delivered()}"
-            # a mail whose 250 never reached the killed run goes again under its Message-ID
-            twice = {mid: n for mid, n in Counter(world.message_ids()).items() if n > 1
-                     and any(send_id in mid for send_id in recorded)}
-            assert not twice, f"{point}: mail whose result was recorded went again: {twice}"
-            keys = {json.dumps(payload, sort_keys=True): set() for _, payload in world.hook.posts}
-            for key, payload in world.hook.posts:
-                keys[json.dumps(payload, sort_keys=True)].add(key)
-            assert all(len(k) == 1 for k in keys.values()), f"{point}: a repeated post under another key"
+            assert_nothing_recorded_went_twice(world, recorded, point)
